@@ -1,0 +1,38 @@
+# `make train` and `make test` set up .venv on first use (torch, Lightning, Hydra, … from PyPI).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: install train test lint format tensorboard clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,sweeps]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+train: $(STAMP)
+	$(BIN)/python -m gan_experiments.train $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check gan_experiments tests
+	$(BIN)/ruff format --check gan_experiments tests
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix gan_experiments tests
+	$(BIN)/ruff format gan_experiments tests
+
+tensorboard: $(STAMP)
+	$(BIN)/tensorboard --logdir logs
+
+clean:
+	rm -rf logs/train logs/eval logs/generate logs/translate .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

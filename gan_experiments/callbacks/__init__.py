@@ -1,0 +1,1 @@
+"""Lightning callbacks: progress grids, config bookkeeping, metrics."""

@@ -1,0 +1,1 @@
+"""LightningDataModules, datasets, transforms and downloads."""

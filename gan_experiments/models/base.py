@@ -1,0 +1,189 @@
+"""The one manual-optimization shape every GAN in the project trains with.
+
+A training step generates once, then updates the two players in the model's order (D then G for the
+classic GANs and pix2pix, G then D for CycleGAN), each update inside `toggled_optimizer` so the other
+player's parameters get no gradient, through `manual_backward` and the LightningOptimizer's `step`
+(that is what makes AMP scaling, DDP and logging work). Subclasses only say how to generate and what
+each player's loss is.
+
+`d_steps` follows the seed algorithm ("for k steps: update D; then update G"): every batch updates D,
+every `d_steps`-th batch also updates G, so each D step sees a fresh minibatch. The module keeps its own
+batch counter because `trainer.global_step` counts optimizer steps (two or more per batch).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningModule
+from torch import Tensor, nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+from torch.utils._pytree import tree_map
+
+from gan_experiments.errors import NonFiniteLossError
+from gan_experiments.losses import AdversarialLoss
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+SchedulerFactory = Callable[[Optimizer], LRScheduler]
+LossAndLogs = tuple[Tensor, dict[str, Tensor]]
+
+
+def detach(tree: Any) -> Any:
+    """Detach every tensor of a (nested) structure of fakes, for the discriminator's update."""
+    return tree_map(lambda t: t.detach() if isinstance(t, Tensor) else t, tree)
+
+
+class AdversarialModule(LightningModule):
+    """Base LightningModule: two optimizers ("g" and "d"), shared step, counters, RNG and NaN guard."""
+
+    #: the model needs class labels from the data (checked before training starts)
+    requires_labels: bool = False
+    #: CycleGAN updates the generators first, the others the discriminator first
+    generator_first: bool = False
+
+    def __init__(
+        self,
+        loss: AdversarialLoss,
+        g_optimizer: OptimizerFactory,
+        d_optimizer: OptimizerFactory,
+        d_steps: int = 1,
+        grad_clip_norm: float | None = None,
+        lr_scheduler: SchedulerFactory | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.loss = loss
+        self.g_optimizer_factory = g_optimizer
+        self.d_optimizer_factory = d_optimizer
+        self.lr_scheduler_factory = lr_scheduler
+        self.d_steps = int(d_steps)
+        self.grad_clip_norm = grad_clip_norm
+        self.seed = int(seed)
+        self.batches_seen = 0
+        self._noise_rng: torch.Generator | None = None
+        self._restored_rng_state: Tensor | None = None
+
+    # ---------------------------------------------------------------- what subclasses provide
+    def generator_parameters(self) -> Iterator[nn.Parameter]:
+        return self.generator.parameters()
+
+    def discriminator_parameters(self) -> Iterator[nn.Parameter]:
+        return self.discriminator.parameters()
+
+    def prepare_batch(self, batch: Any) -> Any:
+        """Turn the DataLoader's batch into what `generate` and the losses read."""
+        return batch
+
+    def generate(self, batch: Any, rng: torch.Generator) -> Any:
+        """The fakes of this step (a tensor or a structure of tensors), computed once per step."""
+        raise NotImplementedError
+
+    def discriminator_loss(self, batch: Any, fakes: Any) -> LossAndLogs:
+        """Loss of the discriminator(s) on detached fakes, and named values to log."""
+        raise NotImplementedError
+
+    def generator_loss(self, batch: Any, fakes: Any) -> LossAndLogs:
+        """Loss of the generator(s) with gradients flowing through the fakes."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- optimizers and schedules
+    def configure_optimizers(self) -> Any:
+        optimizers = [
+            self.g_optimizer_factory(self.generator_parameters()),
+            self.d_optimizer_factory(self.discriminator_parameters()),
+        ]
+        if self.lr_scheduler_factory is None:
+            return optimizers
+        return optimizers, [self.lr_scheduler_factory(opt) for opt in optimizers]
+
+    def on_train_epoch_end(self) -> None:
+        # manual optimization never steps schedulers; ours are per epoch
+        schedulers = self.lr_schedulers()
+        if schedulers is None:
+            return
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+            scheduler.step()
+
+    # ---------------------------------------------------------------- the shared step
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        batch = self.prepare_batch(batch)
+        update_g = self.batches_seen % self.d_steps == 0
+        with torch.set_grad_enabled(update_g):  # D-only steps need no graph through G
+            fakes = self.generate(batch, self.noise_rng)
+        logs: dict[str, Tensor] = {}
+        for player in ("g", "d") if self.generator_first else ("d", "g"):
+            if player == "g" and not update_g:
+                continue
+            logs.update(self._update(player, batch, fakes))
+        self.batches_seen += 1
+        for name, opt in zip(("g", "d"), self.optimizers(), strict=True):
+            logs[f"lr/{name}"] = torch.tensor(opt.param_groups[0]["lr"])
+        batch_size = self.batch_size_of(batch)
+        progress = {k: logs.pop(k) for k in ("loss/d", "loss/g") if k in logs}
+        self.log_dict(progress, prog_bar=True, on_step=True, on_epoch=False, batch_size=batch_size)
+        self.log_dict(logs, on_step=True, on_epoch=False, batch_size=batch_size)
+
+    def _update(self, player: str, batch: Any, fakes: Any) -> dict[str, Tensor]:
+        g_opt, d_opt = self.optimizers()
+        opt = g_opt if player == "g" else d_opt
+        with self.toggled_optimizer(opt):
+            if player == "g":
+                loss, logs = self.generator_loss(batch, fakes)
+            else:
+                loss, logs = self.discriminator_loss(batch, detach(fakes))
+            self._stop_if_not_finite(f"loss/{player}", loss)
+            opt.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            if self.grad_clip_norm:
+                self.clip_gradients(opt, gradient_clip_val=self.grad_clip_norm, gradient_clip_algorithm="norm")
+            opt.step()
+        return {f"loss/{player}": loss.detach(), **{k: v.detach() for k, v in logs.items()}}
+
+    def batch_size_of(self, batch: Any) -> int:
+        leaves = [t for t in torch.utils._pytree.tree_leaves(batch) if isinstance(t, Tensor)]
+        return int(leaves[0].shape[0]) if leaves else 1
+
+    # ---------------------------------------------------------------- NaN guard
+    def _stop_if_not_finite(self, name: str, loss: Tensor) -> None:
+        """Raise before backward, so no optimizer step ever sees the bad value."""
+        if not torch.isfinite(loss.detach()).item():
+            raise NonFiniteLossError(
+                f"training stopped: {name} is {loss.item()} at batch {self.batches_seen} "
+                f"(epoch {self.current_epoch}); nothing was updated with it and no checkpoint was written"
+            )
+
+    # ---------------------------------------------------------------- RNG and counters in checkpoints
+    @property
+    def noise_rng(self) -> torch.Generator:
+        """The training noise stream: per rank, seeded, saved in checkpoints so resume is exact."""
+        if self._noise_rng is None or self._noise_rng.device != self.device:
+            rng = torch.Generator(device=self.device)
+            rng.manual_seed(self.seed + 1000 * self.global_rank)
+            if self._restored_rng_state is not None:
+                try:
+                    rng.set_state(self._restored_rng_state)
+                except RuntimeError:  # checkpoint from another device type
+                    warnings.warn("noise RNG state in the checkpoint is for another device; reseeded", stacklevel=2)
+                self._restored_rng_state = None
+            self._noise_rng = rng
+        return self._noise_rng
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        for key, value in checkpoint["state_dict"].items():
+            if torch.is_floating_point(value) and not value.isfinite().all():
+                raise NonFiniteLossError(f"refusing to write a checkpoint: {key} holds NaN/Inf values")
+        checkpoint["adversarial_state"] = {
+            "batches_seen": self.batches_seen,
+            "noise_rng": self._noise_rng.get_state() if self._noise_rng is not None else None,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("adversarial_state", {})
+        self.batches_seen = int(state.get("batches_seen", 0))
+        self._restored_rng_state = state.get("noise_rng")
+        self._noise_rng = None

@@ -1,0 +1,111 @@
+"""Noise-to-image GANs: `model=gan` (MLP), `model=dcgan` and `model=lsgan` differ only in networks
+and default loss, so they share this module."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from gan_experiments.losses import AdversarialLoss
+from gan_experiments.models.base import AdversarialModule, LossAndLogs, OptimizerFactory, SchedulerFactory
+
+NoisePrior = Literal["normal", "uniform"]
+
+
+class LabeledImages(NamedTuple):
+    real: Tensor
+    labels: Tensor | None
+
+
+class GAN(AdversarialModule):
+    """G(z) against D(x); `forward(z)` generates."""
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        loss: AdversarialLoss,
+        g_optimizer: OptimizerFactory,
+        d_optimizer: OptimizerFactory,
+        z_dim: int = 100,
+        noise: NoisePrior = "normal",
+        d_steps: int = 1,
+        grad_clip_norm: float | None = None,
+        lr_scheduler: SchedulerFactory | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(loss, g_optimizer, d_optimizer, d_steps, grad_clip_norm, lr_scheduler, seed)
+        if noise not in ("normal", "uniform"):
+            raise ValueError(f"noise must be 'normal' or 'uniform', got {noise!r}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.z_dim = int(z_dim)
+        self.noise = noise
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.generator(z)
+
+    # ---------------------------------------------------------------- sampling
+    def sample_noise(self, n: int, rng: torch.Generator | None = None) -> Tensor:
+        """z ~ N(0, I) or U[-1, 1) (the course notes' prior)."""
+        if self.noise == "normal":
+            return torch.randn(n, self.z_dim, device=self.device, generator=rng)
+        return torch.rand(n, self.z_dim, device=self.device, generator=rng) * 2 - 1
+
+    def sample_inputs(self, n: int, rng: torch.Generator) -> tuple[Tensor, ...]:
+        """Arguments of `forward` for a grid of n samples (fixed noise for progress grids)."""
+        return (self.sample_noise(n, rng),)
+
+    def grid_columns(self, n: int) -> int:
+        return max(1, int(n**0.5))
+
+    # ---------------------------------------------------------------- the adversarial game
+    def prepare_batch(self, batch: Any) -> LabeledImages:
+        if isinstance(batch, (list, tuple)):
+            return LabeledImages(batch[0], batch[1] if len(batch) > 1 else None)
+        return LabeledImages(batch, None)
+
+    def generate(self, batch: LabeledImages, rng: torch.Generator) -> Tensor:
+        return self.generator(self.sample_noise(batch.real.shape[0], rng))
+
+    def critic(self, batch: LabeledImages):
+        """D as a function of images alone (conditioned on the batch where the model needs it)."""
+        return self.discriminator
+
+    def _d_terms(self, real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        d_real, d_fake = self.loss.d_real(real_logits), self.loss.d_fake(fake_logits)
+        logs = {
+            "loss/d_real": d_real,
+            "loss/d_fake": d_fake,
+            "d/real": self.loss.d_output(real_logits).mean(),
+            "d/fake": self.loss.d_output(fake_logits).mean(),
+        }
+        return d_real + d_fake, logs
+
+    def discriminator_loss(self, batch: LabeledImages, fake: Tensor) -> LossAndLogs:
+        critic = self.critic(batch)
+        loss, logs = self._d_terms(critic(batch.real), critic(fake))
+        penalty = self.loss.penalty(critic, batch.real, fake, generator=self.noise_rng)
+        if penalty is not None:
+            logs["loss/d_penalty"] = penalty
+            loss = loss + penalty
+        return loss, logs
+
+    def generator_loss(self, batch: LabeledImages, fake: Tensor) -> LossAndLogs:
+        return self.loss.g(self.critic(batch)(fake)), {}
+
+    # ---------------------------------------------------------------- held-out check of D
+    def on_validation_epoch_start(self) -> None:
+        self._val_rng = torch.Generator(device=self.device)
+        self._val_rng.manual_seed(self.seed + 1)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        """D on held-out real images vs fresh fakes: D(val) drifting from D(train) means D memorizes."""
+        batch = self.prepare_batch(batch)
+        critic = self.critic(batch)
+        fake = self.generate(batch, self._val_rng)
+        d_loss, terms = self._d_terms(critic(batch.real), critic(fake))
+        logs = {"val/loss_d": d_loss, "val/d_real": terms["d/real"], "val/d_fake": terms["d/fake"]}
+        self.log_dict(logs, on_epoch=True, batch_size=batch.real.shape[0])

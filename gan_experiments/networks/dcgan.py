@@ -1,0 +1,70 @@
+"""DCGAN (Radford et al.): strided (transposed) convolutions, BatchNorm, ReLU in G, LeakyReLU 0.2 in D."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from gan_experiments.networks.init import init_weights
+
+
+def dcgan_layout(image_size: int) -> tuple[int, int]:
+    """(base size, number of ×2 stages) so that base·2^stages == image_size: 28 → (7, 2), 32 → (4, 3),
+    64 → (4, 4). Halves while the size stays even and at least 4."""
+    base, stages = image_size, 0
+    while base % 2 == 0 and base // 2 >= 4:
+        base, stages = base // 2, stages + 1
+    if stages == 0:
+        raise ValueError(f"DCGAN needs an image size with at least one factor 2 above 4 (28, 32, 64 …), got {image_size}")
+    return base, stages
+
+
+class DCGANGenerator(nn.Module):
+    """z (as 1×1 map) → base×base with width·2^(stages−1) channels → ×2 per stage → image, Tanh."""
+
+    def __init__(self, z_dim: int, image_shape: Sequence[int], width: int = 64) -> None:
+        super().__init__()
+        channels, height, width_px = image_shape
+        if height != width_px:
+            raise ValueError(f"DCGAN expects square images, got {height}x{width_px}")
+        base, stages = dcgan_layout(height)
+        widths = [width * 2 ** (stages - 1 - i) for i in range(stages)]
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(z_dim, widths[0], base, 1, 0, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(True),
+        ]
+        for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
+            layers += [nn.ConvTranspose2d(n_in, n_out, 4, 2, 1, bias=False), nn.BatchNorm2d(n_out), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+        self.body = nn.Sequential(*layers)
+        self.z_dim = z_dim
+        init_weights(self, "normal", 0.02)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.body(z.view(z.shape[0], -1, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    """image → ×½ per stage (no BatchNorm on the first) → base×base → one logit per image."""
+
+    def __init__(self, image_shape: Sequence[int], width: int = 64, batch_norm: bool = True) -> None:
+        super().__init__()
+        channels, height, width_px = image_shape
+        if height != width_px:
+            raise ValueError(f"DCGAN expects square images, got {height}x{width_px}")
+        base, stages = dcgan_layout(height)
+        widths = [width * 2**i for i in range(stages)]
+        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
+            layers.append(nn.Conv2d(n_in, n_out, 4, 2, 1, bias=not batch_norm))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(n_out))
+            layers.append(nn.LeakyReLU(0.2, True))
+        layers.append(nn.Conv2d(widths[-1], 1, base, 1, 0))
+        self.body = nn.Sequential(*layers)
+        init_weights(self, "normal", 0.02)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.body(x).flatten(1).squeeze(1)

@@ -1,0 +1,34 @@
+"""Weight initialization schemes shared by all networks."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from torch import nn
+
+InitKind = Literal["normal", "xavier", "kaiming", "orthogonal"]
+
+_CONV_OR_LINEAR = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm, nn.LayerNorm)
+
+
+def init_weights(module: nn.Module, kind: InitKind = "normal", gain: float = 0.02) -> nn.Module:
+    """DCGAN/pix2pix convention: conv and linear weights from `kind` with `gain`, biases zero,
+    affine norm layers with weight ~ N(1, gain) and bias zero."""
+    initializers = {
+        "normal": lambda w: nn.init.normal_(w, 0.0, gain),
+        "xavier": lambda w: nn.init.xavier_normal_(w, gain=gain),
+        "kaiming": lambda w: nn.init.kaiming_normal_(w, a=0, mode="fan_in"),
+        "orthogonal": lambda w: nn.init.orthogonal_(w, gain=gain),
+    }
+    if kind not in initializers:
+        raise ValueError(f"init kind must be one of {sorted(initializers)}, got {kind!r}")
+    for m in module.modules():
+        if isinstance(m, _CONV_OR_LINEAR):
+            initializers[kind](m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, _NORMS) and getattr(m, "weight", None) is not None:
+            nn.init.normal_(m.weight, 1.0, gain)
+            nn.init.zeros_(m.bias)
+    return module

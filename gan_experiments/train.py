@@ -1,0 +1,88 @@
+"""`python -m gan_experiments.train [group=option ...] [key=value ...]`: compose, instantiate, fit.
+
+Returns the configured `optimized_metric` so Hydra sweepers (Optuna) can minimize it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import hydra
+import lightning.pytorch as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
+from gan_experiments.config import validate
+from gan_experiments.errors import ConfigError, UserError
+
+log = logging.getLogger("gan_experiments.train")
+
+
+def _choice(group: str) -> str:
+    if HydraConfig.initialized():
+        return str(HydraConfig.get().runtime.choices.get(group, "?"))
+    return "?"
+
+
+def check_labels(cfg: DictConfig, datamodule: Any) -> None:
+    """A conditional model on unlabeled data must fail here, not as an interpolation error later."""
+    model_class = get_class(cfg.model._target_)
+    if getattr(model_class, "requires_labels", False) and not getattr(datamodule, "num_classes", None):
+        raise ConfigError(
+            f"model={_choice('model')} needs class labels, but data={_choice('data')} has none "
+            f"(data.num_classes is not set); use a labelled dataset such as data=mnist"
+        )
+
+
+def instantiate_dict(node: DictConfig | None) -> list[Any]:
+    """Instantiate every entry of a `name: {_target_: …}` group (callbacks, loggers); null entries are off."""
+    if not node:
+        return []
+    return [instantiate(value) for value in node.values() if value is not None and "_target_" in value]
+
+
+def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, pl.Trainer]:
+    validate(cfg)
+    if cfg.get("seed") is not None:
+        pl.seed_everything(cfg.seed, workers=True)
+    datamodule = instantiate(cfg.data)
+    check_labels(cfg, datamodule)
+    if OmegaConf.is_missing(cfg.model, "num_classes"):
+        with open_dict(cfg):
+            cfg.model.num_classes = datamodule.num_classes
+    model = instantiate(cfg.model, _convert_="all")
+    callbacks = [*instantiate_dict(cfg.get("callbacks")), RunConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True))]
+    loggers = instantiate_dict(cfg.get("logger"))
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    return datamodule, model, trainer
+
+
+def train(cfg: DictConfig) -> float | None:
+    datamodule, model, trainer = build(cfg)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metric = cfg.get("optimized_metric")
+    if metric and metric in trainer.callback_metrics:
+        return float(trainer.callback_metrics[metric])
+    return None
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    try:
+        return train(cfg)
+    except UserError as error:
+        log.error("%s", error)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            return float("nan")  # a failed trial; the rest of the sweep goes on
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
