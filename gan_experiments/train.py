@@ -39,6 +39,20 @@ def check_labels(cfg: DictConfig, datamodule: Any) -> None:
         )
 
 
+#: model keys that describe the data; a model config leaves them ??? and the data module fills them
+DATA_FACTS = ("image_shape", "num_classes", "in_channels", "out_channels")
+
+
+def fill_from_data(cfg: DictConfig, datamodule: Any) -> None:
+    for key in DATA_FACTS:
+        if key in cfg.model.keys() and OmegaConf.is_missing(cfg.model, key):
+            value = getattr(datamodule, key, None)
+            if value is None:
+                raise ConfigError(f"model.{key} comes from the data, but data={_choice('data')} does not provide it")
+            with open_dict(cfg):
+                cfg.model[key] = list(value) if isinstance(value, tuple) else value
+
+
 def instantiate_dict(node: DictConfig | None) -> list[Any]:
     """Instantiate every entry of a `name: {_target_: …}` group (callbacks, loggers); null entries are off."""
     if not node:
@@ -52,9 +66,7 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, 
         pl.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
     check_labels(cfg, datamodule)
-    if OmegaConf.is_missing(cfg.model, "num_classes"):
-        with open_dict(cfg):
-            cfg.model.num_classes = datamodule.num_classes
+    fill_from_data(cfg, datamodule)
     model = instantiate(cfg.model, _convert_="all")
     callbacks = [*instantiate_dict(cfg.get("callbacks")), RunConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True))]
     loggers = instantiate_dict(cfg.get("logger"))

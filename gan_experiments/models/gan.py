@@ -3,6 +3,7 @@ and default loss, so they share this module."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
 import torch
@@ -29,6 +30,7 @@ class GAN(AdversarialModule):
         loss: AdversarialLoss,
         g_optimizer: OptimizerFactory,
         d_optimizer: OptimizerFactory,
+        image_shape: Sequence[int] = (1, 28, 28),
         z_dim: int = 100,
         noise: NoisePrior = "normal",
         d_steps: int = 1,
@@ -41,6 +43,7 @@ class GAN(AdversarialModule):
             raise ValueError(f"noise must be 'normal' or 'uniform', got {noise!r}")
         self.generator = generator
         self.discriminator = discriminator
+        self.image_shape = tuple(image_shape)
         self.z_dim = int(z_dim)
         self.noise = noise
 
