@@ -22,7 +22,9 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # torch raises several types for truncated or foreign files
-        raise UserError(f"ckpt_path={path}: not a readable checkpoint ({type(error).__name__}: {error})") from error
+        raise UserError(
+            f"ckpt_path={path}: not a readable checkpoint ({type(error).__name__}: {error})"
+        ) from error
     if not isinstance(checkpoint, dict) or CHECKPOINT_KEY not in checkpoint:
         raise UserError(f"ckpt_path={path}: not written by gan_experiments.train (no run config inside)")
     return checkpoint

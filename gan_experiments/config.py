@@ -43,7 +43,11 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("width", _int_at_least(1), "an integer >= 1"),
     ("num_workers", _int_at_least(0), "an integer >= 0"),
     ("image_size", _int_at_least(8), "an integer >= 8"),
-    ("trainer.max_epochs", lambda v: v is None or (_is_int(v) and (v >= 1 or v == -1)), "an integer >= 1 (or -1)"),
+    (
+        "trainer.max_epochs",
+        lambda v: v is None or (_is_int(v) and (v >= 1 or v == -1)),
+        "an integer >= 1 (or -1)",
+    ),
 ]
 
 
@@ -57,9 +61,7 @@ def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             value = node[key]
         except OmegaConfBaseException:
             continue
-        if isinstance(value, DictConfig):
-            yield from _leaves(value, path)
-        elif isinstance(value, ListConfig) and not path.endswith("betas"):
+        if isinstance(value, DictConfig) or (isinstance(value, ListConfig) and not path.endswith("betas")):
             yield from _leaves(value, path)
         else:
             yield path, OmegaConf.to_object(value) if isinstance(value, ListConfig) else value

@@ -45,10 +45,13 @@ DATA_FACTS = ("image_shape", "num_classes", "in_channels", "out_channels")
 
 def fill_from_data(cfg: DictConfig, datamodule: Any) -> None:
     for key in DATA_FACTS:
-        if key in cfg.model.keys() and OmegaConf.is_missing(cfg.model, key):
+        # `.keys()` on purpose: `in` on a DictConfig is False for ??? values
+        if key in cfg.model.keys() and OmegaConf.is_missing(cfg.model, key):  # noqa: SIM118
             value = getattr(datamodule, key, None)
             if value is None:
-                raise ConfigError(f"model.{key} comes from the data, but data={_choice('data')} does not provide it")
+                raise ConfigError(
+                    f"model.{key} comes from the data, but data={_choice('data')} does not provide it"
+                )
             with open_dict(cfg):
                 cfg.model[key] = list(value) if isinstance(value, tuple) else value
 
@@ -68,7 +71,10 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, 
     check_labels(cfg, datamodule)
     fill_from_data(cfg, datamodule)
     model = instantiate(cfg.model, _convert_="all")
-    callbacks = [*instantiate_dict(cfg.get("callbacks")), RunConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True))]
+    callbacks = [
+        *instantiate_dict(cfg.get("callbacks")),
+        RunConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)),
+    ]
     loggers = instantiate_dict(cfg.get("logger"))
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     return datamodule, model, trainer

@@ -12,6 +12,8 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+import gan_experiments  # noqa: F401  (registers the ${cwd:} config resolver)
+
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"
 REAL_MNIST_RAW = ROOT.parent / "shared" / "data" / "MNIST" / "raw"

@@ -12,7 +12,9 @@ from torchvision.utils import make_grid, save_image
 
 def log_grid(trainer: Trainer, tag: str, images: Tensor, nrow: int, step: int, png_dir: str | None) -> None:
     """images in [-1, 1]; the grid goes to TensorBoard under `tag` and, if asked, to png_dir."""
-    grid = make_grid(images.detach().float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
+    grid = make_grid(
+        images.detach().float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0
+    )
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             logger.experiment.add_image(tag, grid, global_step=step)

@@ -46,7 +46,14 @@ class SampleGrid(Callback):
             images = pl_module(*inputs)
         finally:
             pl_module.train(was_training)
-        log_grid(trainer, "samples", images, pl_module.grid_columns(len(images)), pl_module.batches_seen, self.png_dir)
+        log_grid(
+            trainer,
+            "samples",
+            images,
+            pl_module.grid_columns(len(images)),
+            pl_module.batches_seen,
+            self.png_dir,
+        )
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if pl_module.batches_seen == 0:

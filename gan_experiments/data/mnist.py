@@ -61,7 +61,9 @@ def to_model_range(
     out = pipeline(tv_tensors.Image(images.unsqueeze(1))).as_subclass(Tensor)
     if image_size != NATIVE_SIZE and resize_mode == "pad":
         if image_size < NATIVE_SIZE or (image_size - NATIVE_SIZE) % 2:
-            raise ValueError(f"data.image_size={image_size}: padding needs an even size >= 28; use resize_mode=resize")
+            raise ValueError(
+                f"data.image_size={image_size}: padding needs an even size >= 28; use resize_mode=resize"
+            )
         out = v2.functional.pad(out, [(image_size - NATIVE_SIZE) // 2], fill=-1.0)
     elif image_size != NATIVE_SIZE:
         out = v2.functional.resize(out, [image_size, image_size], antialias=True).clamp_(-1, 1)
@@ -118,7 +120,10 @@ class MNISTDataModule(LightningDataModule):
                 if not missing_files(self.data_dir):
                     return
                 reason = "the download did not produce them"
-            except (OSError, RuntimeError) as error:  # URLError is an OSError; torchvision raises RuntimeError
+            except (
+                OSError,
+                RuntimeError,
+            ) as error:  # URLError is an OSError; torchvision raises RuntimeError
                 reason = f"download failed: {str(error).splitlines()[0]}"
         raise DatasetError(
             f"MNIST files missing in {raw_dir(self.data_dir)}: {', '.join(missing_files(self.data_dir))} "
@@ -138,7 +143,9 @@ class MNISTDataModule(LightningDataModule):
         self.splits = {
             "train": TensorDataset(images[train_idx], train.targets[train_idx]),
             "val": TensorDataset(images[val_idx], train.targets[val_idx]),
-            "test": TensorDataset(to_model_range(test.data, self.image_size, self.resize_mode, self.channels), test.targets),
+            "test": TensorDataset(
+                to_model_range(test.data, self.image_size, self.resize_mode, self.channels), test.targets
+            ),
         }
         rank_zero_info(f"MNIST: {len(train_idx)} train, {self.val_size} val, {len(test)} test images")
 

@@ -120,13 +120,27 @@ class AdversarialModule(LightningModule):
             if player == "g" and not update_g:
                 continue
             logs.update(self._update(player, batch, fakes))
-        self.batches_seen += 1
         for name, opt in zip(("g", "d"), self.optimizers(), strict=True):
             logs[f"lr/{name}"] = torch.tensor(opt.param_groups[0]["lr"])
-        batch_size = self.batch_size_of(batch)
-        progress = {k: logs.pop(k) for k in ("loss/d", "loss/g") if k in logs}
-        self.log_dict(progress, prog_bar=True, on_step=True, on_epoch=False, batch_size=batch_size)
-        self.log_dict(logs, on_step=True, on_epoch=False, batch_size=batch_size)
+        self.log_training_scalars(logs, self.batch_size_of(batch))
+        self.batches_seen += 1
+
+    def log_training_scalars(self, logs: dict[str, Tensor], batch_size: int) -> None:
+        """Straight to the loggers, at our batch counter, only what this batch computed.
+
+        `self.log` would re-send a stale `loss/g` on batches where G did not step (Lightning keeps the
+        last value of every key), which draws flat fake segments whenever d_steps > 1.
+        """
+        progress = {k: logs[k] for k in ("loss/d", "loss/g") if k in logs}
+        self.log_dict(
+            progress, prog_bar=True, logger=False, on_step=True, on_epoch=False, batch_size=batch_size
+        )
+        if not self.loggers or self.batches_seen % max(1, self.trainer.log_every_n_steps):
+            return
+        names = list(logs)
+        values = torch.stack([logs[k].detach().float().to(self.device) for k in names]).tolist()  # one sync
+        for logger in self.loggers:
+            logger.log_metrics(dict(zip(names, values, strict=True)), step=self.batches_seen)
 
     def _update(self, player: str, batch: Any, fakes: Any) -> dict[str, Tensor]:
         g_opt, d_opt = self.optimizers()
@@ -140,7 +154,9 @@ class AdversarialModule(LightningModule):
             opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             if self.grad_clip_norm:
-                self.clip_gradients(opt, gradient_clip_val=self.grad_clip_norm, gradient_clip_algorithm="norm")
+                self.clip_gradients(
+                    opt, gradient_clip_val=self.grad_clip_norm, gradient_clip_algorithm="norm"
+                )
             opt.step()
         return {f"loss/{player}": loss.detach(), **{k: v.detach() for k, v in logs.items()}}
 
@@ -168,7 +184,9 @@ class AdversarialModule(LightningModule):
                 try:
                     rng.set_state(self._restored_rng_state)
                 except RuntimeError:  # checkpoint from another device type
-                    warnings.warn("noise RNG state in the checkpoint is for another device; reseeded", stacklevel=2)
+                    warnings.warn(
+                        "noise RNG state in the checkpoint is for another device; reseeded", stacklevel=2
+                    )
                 self._restored_rng_state = None
             self._noise_rng = rng
         return self._noise_rng

@@ -25,7 +25,9 @@ DISCRIMINATORS = {"mlp": MLPDiscriminator, "dcgan": DCGANDiscriminator, "lsgan":
 class LabelEncoder(nn.Module):
     """Integer labels → (B, dim): a learned embedding, or a fixed one-hot code (dim = num_classes)."""
 
-    def __init__(self, num_classes: int, encoding: LabelEncoding = "embedding", dim: int | None = None) -> None:
+    def __init__(
+        self, num_classes: int, encoding: LabelEncoding = "embedding", dim: int | None = None
+    ) -> None:
         super().__init__()
         if encoding not in ("embedding", "onehot"):
             raise ValueError(f"label_encoding must be 'embedding' or 'onehot', got {encoding!r}")
@@ -61,7 +63,9 @@ class ConditionalGenerator(nn.Module):
     ) -> None:
         super().__init__()
         self.labels = LabelEncoder(num_classes, label_encoding, label_dim)
-        self.net = _backbone(GENERATORS, backbone)(z_dim=z_dim + self.labels.dim, image_shape=image_shape, width=width)
+        self.net = _backbone(GENERATORS, backbone)(
+            z_dim=z_dim + self.labels.dim, image_shape=image_shape, width=width
+        )
 
     def forward(self, z: Tensor, labels: Tensor) -> Tensor:
         return self.net(torch.cat([z, self.labels(labels).to(z.dtype)], dim=1))

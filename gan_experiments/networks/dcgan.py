@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from torch import Tensor, nn
@@ -16,7 +17,9 @@ def dcgan_layout(image_size: int) -> tuple[int, int]:
     while base % 2 == 0 and base // 2 >= 4:
         base, stages = base // 2, stages + 1
     if stages == 0:
-        raise ValueError(f"DCGAN needs an image size with at least one factor 2 above 4 (28, 32, 64 …), got {image_size}")
+        raise ValueError(
+            f"DCGAN needs an image size with at least one factor 2 above 4 (28, 32, 64 …), got {image_size}"
+        )
     return base, stages
 
 
@@ -35,8 +38,12 @@ class DCGANGenerator(nn.Module):
             nn.BatchNorm2d(widths[0]),
             nn.ReLU(True),
         ]
-        for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
-            layers += [nn.ConvTranspose2d(n_in, n_out, 4, 2, 1, bias=False), nn.BatchNorm2d(n_out), nn.ReLU(True)]
+        for n_in, n_out in itertools.pairwise(widths):
+            layers += [
+                nn.ConvTranspose2d(n_in, n_out, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(n_out),
+                nn.ReLU(True),
+            ]
         layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
         self.body = nn.Sequential(*layers)
         self.z_dim = z_dim
@@ -57,7 +64,7 @@ class DCGANDiscriminator(nn.Module):
         base, stages = dcgan_layout(height)
         widths = [width * 2**i for i in range(stages)]
         layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
+        for n_in, n_out in itertools.pairwise(widths):
             layers.append(nn.Conv2d(n_in, n_out, 4, 2, 1, bias=not batch_norm))
             if batch_norm:
                 layers.append(nn.BatchNorm2d(n_out))

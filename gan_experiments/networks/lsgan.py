@@ -17,7 +17,9 @@ class LSGANGenerator(nn.Module):
         super().__init__()
         channels, height, width_px = image_shape
         if height != width_px or height % 4:
-            raise ValueError(f"LSGAN generator needs square images with a size divisible by 4, got {height}x{width_px}")
+            raise ValueError(
+                f"LSGAN generator needs square images with a size divisible by 4, got {height}x{width_px}"
+            )
         self.start = (4 * width, height // 4, height // 4)
         fc, start_units = 32 * width, 4 * width * (height // 4) ** 2
         # the notes apply ReLU before BatchNorm; kept as written
@@ -40,7 +42,9 @@ class LSGANDiscriminator(nn.Module):
         channels, height, width_px = image_shape
         size = ((height - 4) // 2 - 4) // 2
         if height != width_px or size < 1:
-            raise ValueError(f"LSGAN discriminator needs square images of at least 16 px, got {height}x{width_px}")
+            raise ValueError(
+                f"LSGAN discriminator needs square images of at least 16 px, got {height}x{width_px}"
+            )
         self.features = nn.Sequential(
             nn.Conv2d(channels, width, 5), nn.LeakyReLU(0.01), nn.MaxPool2d(2, 2),
             nn.Conv2d(width, 2 * width, 5), nn.LeakyReLU(0.01), nn.MaxPool2d(2, 2),

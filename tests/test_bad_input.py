@@ -1,0 +1,53 @@
+"""Bad input stops early with one clear line and loses nothing."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gan_experiments.data.mnist import MNISTDataModule
+from gan_experiments.errors import ConfigError, NonFiniteLossError
+from gan_experiments.losses import NonSaturatingLoss
+from gan_experiments.train import build, train
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(smoke_config, tmp_path, monkeypatch):
+    train(smoke_config("trainer.max_epochs=1"))
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    good_bytes = last.read_bytes()
+
+    calls = {"n": 0}
+    original = NonSaturatingLoss.d_fake
+
+    def d_fake_turning_nan(self, logits):
+        calls["n"] += 1
+        value = original(self, logits)
+        return value * float("nan") if calls["n"] == 2 else value
+
+    monkeypatch.setattr(NonSaturatingLoss, "d_fake", d_fake_turning_nan)
+    with pytest.raises(NonFiniteLossError, match=r"loss/d is nan at batch 3 \(epoch 1\)"):
+        train(smoke_config("trainer.max_epochs=2", f"ckpt_path={last}"))
+    assert last.read_bytes() == good_bytes
+
+
+def test_checkpoint_with_nan_weights_is_refused(smoke_config, tmp_path):
+    datamodule, model, trainer = build(smoke_config("trainer.max_epochs=1"))
+    trainer.fit(model, datamodule=datamodule)
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    good_bytes = last.read_bytes()
+    with torch.no_grad():
+        next(model.generator.parameters()).fill_(float("nan"))
+    with pytest.raises(NonFiniteLossError, match=r"refusing to write a checkpoint: generator\..* NaN/Inf"):
+        trainer.save_checkpoint(last)
+    assert last.read_bytes() == good_bytes
+
+
+def test_model_that_needs_labels_refuses_unlabeled_data(smoke_config, monkeypatch):
+    monkeypatch.setattr(MNISTDataModule, "num_classes", None)
+    with pytest.raises(ConfigError, match=r"model=cgan needs class labels, but data=mnist has none"):
+        build(smoke_config("model=cgan"))
+
+
+def test_unconditional_models_do_not_need_labels(smoke_config, monkeypatch):
+    monkeypatch.setattr(MNISTDataModule, "num_classes", None)
+    build(smoke_config("model=dcgan"))

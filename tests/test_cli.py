@@ -1,0 +1,102 @@
+"""The command line as a user runs it: help, printed config, unknown options, a sweep, bad values."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, root: Path, timeout: int = 180) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GAN_EXPERIMENTS_ROOT": str(root), "HYDRA_FULL_ERROR": "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "gan_experiments.train", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def test_help_lists_the_config_groups(tmp_path):
+    out = run_cli("--help", root=tmp_path).stdout
+    for line in (
+        "model: cgan, cgan_mlp, dcgan, gan, lsgan",
+        "loss: bce, hinge, lsgan, minimax, wgan_gp",
+        "debug:",
+    ):
+        assert line in out
+    for group in ("data:", "trainer:", "logger:", "callbacks:", "paths:", "experiment:"):
+        assert group in out
+    assert "python -m gan_experiments.train" in out  # usage examples in the header
+
+
+def test_cfg_job_prints_the_composed_config(tmp_path):
+    result = run_cli("model=lsgan", "loss=hinge", "model.d_steps=3", "--cfg", "job", root=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "gan_experiments.networks.lsgan.LSGANGenerator" in result.stdout
+    assert "gan_experiments.losses.HingeLoss" in result.stdout
+    assert "d_steps: 3" in result.stdout
+
+
+def test_unknown_group_option_lists_the_choices(tmp_path):
+    result = run_cli("model=foo", root=tmp_path)
+    assert result.returncode != 0
+    assert "Could not find 'model/foo'" in result.stderr
+    assert "Available options in 'model'" in result.stderr and "dcgan" in result.stderr
+
+
+def test_invalid_value_stops_with_one_line_naming_the_key(tmp_path, fake_mnist_dir):
+    result = run_cli(
+        "debug=smoke", f"data.data_dir={fake_mnist_dir}", "model.d_optimizer.lr=-1", root=tmp_path
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() + result.stdout.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "model.d_optimizer.lr must be a number > 0, got -1" in errors[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_two_job_multirun_writes_one_sweep_directory(tmp_path, fake_mnist_dir):
+    result = run_cli(
+        "-m", "debug=smoke", f"data.data_dir={fake_mnist_dir}", "data.val_size=32", "model=gan,dcgan",
+        root=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweeps = list((tmp_path / "logs" / "train" / "multiruns").iterdir())
+    assert len(sweeps) == 1
+    jobs = sorted(p.name for p in sweeps[0].iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert jobs == ["0", "1"]
+    for job, model in (("0", "gan"), ("1", "dcgan")):
+        job_dir = sweeps[0] / job
+        assert f"model={model}" in (job_dir / ".hydra" / "overrides.yaml").read_text()
+        assert (job_dir / "checkpoints" / "last.ckpt").exists()
+        assert list((job_dir / "tensorboard").glob("events.out.tfevents.*"))
+    config = torch.load(sweeps[0] / "1" / "checkpoints" / "last.ckpt", weights_only=False)[
+        "gan_experiments_config"
+    ]
+    assert config["model"]["generator"]["_target_"].endswith("DCGANGenerator")
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.g_optimizer.lr=0", "model.g_optimizer.lr must be a number > 0, got 0"),
+        ("data.batch_size=0", "data.batch_size must be an integer >= 1, got 0"),
+        ("model.d_steps=0", "model.d_steps must be an integer >= 1, got 0"),
+        ("model.d_steps=1.5", "model.d_steps must be an integer >= 1, got 1.5"),
+        ("model.g_optimizer.betas=[0.5,1.2]", "model.g_optimizer.betas must be two numbers in [0, 1)"),
+        ("model.generator.width=0", "model.generator.width must be an integer >= 1, got 0"),
+        ("trainer.max_epochs=0", "trainer.max_epochs must be an integer >= 1 (or -1), got 0"),
+    ],
+)
+def test_invalid_numbers_are_refused_before_training(smoke_config, override, message):
+    from gan_experiments.errors import ConfigError
+    from gan_experiments.train import build
+
+    with pytest.raises(
+        ConfigError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")
+    ):
+        build(smoke_config(override))

@@ -1,0 +1,56 @@
+"""Resuming from last.ckpt continues the same training: 2 epochs + resume + 2 epochs == 4 epochs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gan_experiments.train import train
+
+
+def final_state(path) -> dict:
+    return torch.load(path, weights_only=False)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("model=dcgan", "model.d_steps=2"),  # G steps depend on the batch counter
+        ("model=cgan", "loss=wgan_gp", "model.d_steps=2"),  # the penalty draws from the noise stream
+    ],
+    ids=["dcgan-d_steps2", "cgan-wgan_gp"],
+)
+def test_resume_matches_an_uninterrupted_run(smoke_config, tmp_path, overrides):
+    common = ("trainer.limit_train_batches=3", *overrides)
+    train(smoke_config(*common, "trainer.max_epochs=2", output_dir=tmp_path / "first"))
+    resumed_from = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    assert final_state(resumed_from)["adversarial_state"]["batches_seen"] == 6
+    train(
+        smoke_config(
+            *common, "trainer.max_epochs=4", f"ckpt_path={resumed_from}", output_dir=tmp_path / "resumed"
+        )
+    )
+    train(smoke_config(*common, "trainer.max_epochs=4", output_dir=tmp_path / "straight"))
+
+    resumed = final_state(tmp_path / "resumed" / "checkpoints" / "last.ckpt")
+    straight = final_state(tmp_path / "straight" / "checkpoints" / "last.ckpt")
+    assert resumed["epoch"] == straight["epoch"]
+    assert resumed["adversarial_state"]["batches_seen"] == straight["adversarial_state"]["batches_seen"] == 12
+    assert resumed["state_dict"].keys() == straight["state_dict"].keys()
+    for key, value in straight["state_dict"].items():
+        assert torch.equal(resumed["state_dict"][key], value), key
+    for opt_resumed, opt_straight in zip(
+        resumed["optimizer_states"], straight["optimizer_states"], strict=True
+    ):
+        for param_id, state in opt_straight["state"].items():
+            for name, value in state.items():
+                assert torch.equal(opt_resumed["state"][param_id][name], value), (param_id, name)
+
+
+def test_resume_restores_counter_and_noise_stream(smoke_config, tmp_path):
+    train(smoke_config("trainer.max_epochs=1", output_dir=tmp_path / "a"))
+    checkpoint = torch.load(tmp_path / "a" / "checkpoints" / "last.ckpt", weights_only=False)
+    state = checkpoint["adversarial_state"]
+    assert state["batches_seen"] == 2
+    assert isinstance(state["noise_rng"], torch.Tensor) and state["noise_rng"].dtype == torch.uint8
+    assert "gan_experiments_config" in checkpoint and checkpoint["gan_experiments_config"]["seed"] == 12345
