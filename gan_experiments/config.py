@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from gan_experiments.errors import ConfigError
 
@@ -51,6 +51,10 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
 ]
 
 
+#: ??? keys that train.py fills in from the data module
+FILLED_FROM_DATA = {"model.image_shape", "model.num_classes", "model.in_channels", "model.out_channels"}
+
+
 def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """(dotted key, resolved value) for every leaf; values whose interpolation fails are skipped here
     (instantiation reports them with their own message)."""
@@ -59,6 +63,10 @@ def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         path = f"{prefix}.{key}" if prefix else str(key)
         try:
             value = node[key]
+        except MissingMandatoryValue:
+            if path not in FILLED_FROM_DATA:
+                raise ConfigError(f"{path} must be set (e.g. {path}=…); the config leaves it ???") from None
+            continue
         except OmegaConfBaseException:
             continue
         if isinstance(value, DictConfig) or (isinstance(value, ListConfig) and not path.endswith("betas")):

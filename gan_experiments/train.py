@@ -12,6 +12,7 @@ from typing import Any
 import hydra
 import lightning.pytorch as pl
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -63,14 +64,28 @@ def instantiate_dict(node: DictConfig | None) -> list[Any]:
     return [instantiate(value) for value in node.values() if value is not None and "_target_" in value]
 
 
+def instantiate_checked(node: DictConfig, **kwargs: Any) -> Any:
+    """Hydra wraps constructor errors in a multi-line InstantiationException; our constructors'
+    ValueErrors already name the offending option, so they surface as that one line."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        cause = error.__cause__
+        if isinstance(cause, UserError):
+            raise cause from None
+        if isinstance(cause, ValueError):
+            raise ConfigError(str(cause)) from None
+        raise
+
+
 def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, pl.Trainer]:
     validate(cfg)
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
-    datamodule = instantiate(cfg.data)
+    datamodule = instantiate_checked(cfg.data)
     check_labels(cfg, datamodule)
     fill_from_data(cfg, datamodule)
-    model = instantiate(cfg.model, _convert_="all")
+    model = instantiate_checked(cfg.model, _convert_="all")
     callbacks = [
         *instantiate_dict(cfg.get("callbacks")),
         RunConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)),

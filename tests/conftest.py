@@ -74,7 +74,9 @@ def smoke_config(fake_mnist_dir: Path, tmp_path: Path):
     """smoke_config(*overrides) → a debug=smoke run config on synthetic MNIST writing under tmp_path."""
 
     def _make(*overrides: str, output_dir: Path | None = None) -> DictConfig:
-        base = ["debug=smoke", f"data.data_dir={fake_mnist_dir}", "data.val_size=32", "data.download=false"]
+        base = ["debug=smoke"]
+        if not any(o.startswith("data=") for o in overrides):
+            base += [f"data.data_dir={fake_mnist_dir}", "data.val_size=32", "data.download=false"]
         return make_config([*base, *overrides], output_dir or tmp_path)
 
     yield _make

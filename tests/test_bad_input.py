@@ -51,3 +51,15 @@ def test_model_that_needs_labels_refuses_unlabeled_data(smoke_config, monkeypatc
 def test_unconditional_models_do_not_need_labels(smoke_config, monkeypatch):
     monkeypatch.setattr(MNISTDataModule, "num_classes", None)
     build(smoke_config("model=dcgan"))
+
+
+def test_required_option_left_unset_is_named(smoke_config):
+    with pytest.raises(
+        ConfigError, match=r"data\.root must be set \(e\.g\. data\.root=…\); the config leaves it \?\?\?"
+    ):
+        build(smoke_config("data=paired_folder"))
+
+
+def test_constructor_errors_surface_as_one_line(smoke_config):
+    with pytest.raises(ConfigError, match=r"^model\.noise must be 'normal' or 'uniform', got 'gaussian'$"):
+        build(smoke_config("model.noise=gaussian"))

@@ -1,4 +1,6 @@
-"""Fixed-noise sample grids: the same z every time, so the grids show the generator learning."""
+"""Progress grids from fixed inputs, so consecutive grids show the generator learning: G(fixed z)
+for noise models, fixed validation examples for translation models (the model decides what a grid
+holds through `grid_inputs` / `grid_images` / `grid_tag`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from gan_experiments.callbacks.images import log_grid
 
 
 class SampleGrid(Callback):
-    """Logs G(fixed z) before training (step 0), every `every_n_epochs` epochs and, optionally, every
+    """Logs a grid before training (step 0), every `every_n_epochs` epochs and, optionally, every
     `every_n_batches` batches (the course assignment asks for samples at 0, 10k and 60k iterations)."""
 
     def __init__(
@@ -27,33 +29,26 @@ class SampleGrid(Callback):
         self.every_n_batches = every_n_batches
         self.png_dir = png_dir
         self.seed = seed
-        self._inputs: tuple[torch.Tensor, ...] | None = None
+        self._inputs: Any = None
 
-    def _fixed_inputs(self, pl_module: Any) -> tuple[torch.Tensor, ...]:
-        if self._inputs is None or self._inputs[0].device != pl_module.device:
+    def _fixed_inputs(self, trainer: Trainer, pl_module: Any) -> Any:
+        if self._inputs is None:
             rng = torch.Generator(device=pl_module.device).manual_seed(self.seed)
-            self._inputs = pl_module.sample_inputs(self.num_samples, rng)
+            self._inputs = pl_module.grid_inputs(self.num_samples, rng, trainer)
         return self._inputs
 
     @torch.no_grad()
     def log_samples(self, trainer: Trainer, pl_module: Any) -> None:
         if not trainer.is_global_zero:
             return
-        inputs = self._fixed_inputs(pl_module)
+        inputs = self._fixed_inputs(trainer, pl_module)
         was_training = pl_module.training
         pl_module.eval()
         try:
-            images = pl_module(*inputs)
+            images, columns = pl_module.grid_images(inputs)
         finally:
             pl_module.train(was_training)
-        log_grid(
-            trainer,
-            "samples",
-            images,
-            pl_module.grid_columns(len(images)),
-            pl_module.batches_seen,
-            self.png_dir,
-        )
+        log_grid(trainer, pl_module.grid_tag, images, columns, pl_module.batches_seen, self.png_dir)
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if pl_module.batches_seen == 0:

@@ -40,7 +40,7 @@ class GAN(AdversarialModule):
     ) -> None:
         super().__init__(loss, g_optimizer, d_optimizer, d_steps, grad_clip_norm, lr_scheduler, seed)
         if noise not in ("normal", "uniform"):
-            raise ValueError(f"noise must be 'normal' or 'uniform', got {noise!r}")
+            raise ValueError(f"model.noise must be 'normal' or 'uniform', got {noise!r}")
         self.generator = generator
         self.discriminator = discriminator
         self.image_shape = tuple(image_shape)
@@ -63,6 +63,16 @@ class GAN(AdversarialModule):
 
     def grid_columns(self, n: int) -> int:
         return max(1, int(n**0.5))
+
+    # progress grids (callbacks.sample_grid): the same z every time
+    grid_tag = "samples"
+
+    def grid_inputs(self, num: int, rng: torch.Generator, trainer: Any) -> tuple[Tensor, ...]:
+        return self.sample_inputs(num, rng)
+
+    def grid_images(self, inputs: tuple[Tensor, ...]) -> tuple[Tensor, int]:
+        images = self(*inputs)
+        return images, self.grid_columns(len(images))
 
     # ---------------------------------------------------------------- the adversarial game
     def prepare_batch(self, batch: Any) -> LabeledImages:

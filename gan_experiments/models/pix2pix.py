@@ -1,0 +1,80 @@
+"""pix2pix (Isola et al. 2017): a conditional GAN on aligned pairs; D judges concat(A, B) patches,
+G minimizes the adversarial loss plus λ·L1 to the target."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gan_experiments.losses import AdversarialLoss
+from gan_experiments.models.base import LossAndLogs, OptimizerFactory, SchedulerFactory
+from gan_experiments.models.translation import TranslationModule
+
+
+class Pix2Pix(TranslationModule):
+    def __init__(
+        self,
+        generator: Callable[..., nn.Module],
+        discriminator: Callable[..., nn.Module],
+        loss: AdversarialLoss,
+        g_optimizer: OptimizerFactory,
+        d_optimizer: OptimizerFactory,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        lambda_l1: float = 100.0,
+        lambda_gan: float = 1.0,
+        d_loss_weight: float = 0.5,
+        d_steps: int = 1,
+        grad_clip_norm: float | None = None,
+        lr_scheduler: SchedulerFactory | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(loss, g_optimizer, d_optimizer, d_steps, grad_clip_norm, lr_scheduler, seed)
+        self.generator = generator(in_channels=in_channels, out_channels=out_channels)
+        self.discriminator = discriminator(in_channels=in_channels + out_channels)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.lambda_l1, self.lambda_gan, self.d_loss_weight = lambda_l1, lambda_gan, d_loss_weight
+
+    def forward(self, a: Tensor) -> Tensor:
+        return self.generator(a)
+
+    def generate(self, batch: dict[str, Any], rng: torch.Generator) -> Tensor:
+        return self.generator(batch["A"])
+
+    def critic(self, a: Tensor) -> Callable[[Tensor], Tensor]:
+        """D conditioned on the input: it sees (A, candidate B) pairs."""
+        return lambda b: self.discriminator(torch.cat([a, b], dim=1))
+
+    def discriminator_loss(self, batch: dict[str, Any], fake_b: Tensor) -> LossAndLogs:
+        critic = self.critic(batch["A"])
+        real_logits, fake_logits = critic(batch["B"]), critic(fake_b)
+        d_real, d_fake = self.loss.d_real(real_logits), self.loss.d_fake(fake_logits)
+        loss = self.d_loss_weight * (d_real + d_fake)
+        logs = {
+            "loss/d_real": d_real,
+            "loss/d_fake": d_fake,
+            "d/real": self.loss.d_output(real_logits).mean(),
+            "d/fake": self.loss.d_output(fake_logits).mean(),
+        }
+        penalty = self.loss.penalty(critic, batch["B"], fake_b, generator=self.noise_rng)
+        if penalty is not None:
+            logs["loss/d_penalty"] = penalty
+            loss = loss + penalty
+        return loss, logs
+
+    def generator_loss(self, batch: dict[str, Any], fake_b: Tensor) -> LossAndLogs:
+        adversarial = self.loss.g(self.critic(batch["A"])(fake_b))
+        l1 = F.l1_loss(fake_b, batch["B"])
+        loss = self.lambda_gan * adversarial + self.lambda_l1 * l1
+        return loss, {"loss/g_gan": adversarial, "loss/g_l1": l1}
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        fake_b = self.generator(batch["A"])
+        self.log("val/l1", F.l1_loss(fake_b, batch["B"]), on_epoch=True, batch_size=batch["A"].shape[0])
+
+    def grid_rows(self, inputs: dict[str, Tensor]) -> list[Tensor]:
+        return [inputs["A"], self.generator(inputs["A"]), inputs["B"]]  # input | output | target
