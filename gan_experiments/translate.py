@@ -1,0 +1,135 @@
+"""`python -m gan_experiments.translate ckpt_path=… input_dir=… output_dir=…`: every image of a folder
+through a trained pix2pix or CycleGAN generator, with an index page of the pairs."""
+
+from __future__ import annotations
+
+import html
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms.v2.functional import to_pil_image
+
+from gan_experiments.checkpoints import load_model
+from gan_experiments.config import validate
+from gan_experiments.data.image_folders import ImageFolderDataset, PairedImageDataset
+from gan_experiments.errors import UserError
+from gan_experiments.models.cyclegan import CycleGAN
+from gan_experiments.models.translation import TranslationModule
+
+log = logging.getLogger("gan_experiments.translate")
+
+
+def resolve_device(name: str) -> torch.device:
+    return torch.device(
+        "cuda" if name == "auto" and torch.cuda.is_available() else "cpu" if name == "auto" else name
+    )
+
+
+def save_image_file(image: Tensor, path: Path) -> None:
+    """[-1, 1] tensor → file in the format of its extension (JPEG at quality 95)."""
+    pil = to_pil_image((image.detach().float().cpu().clamp(-1, 1) + 1) / 2)
+    options = {"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg") else {}
+    pil.save(path, **options)
+
+
+def input_dataset(cfg: DictConfig, run: DictConfig, model: TranslationModule) -> Dataset:
+    image_size = cfg.image_size or run.data.image_size
+    if cfg.paired_input:
+        if isinstance(model, CycleGAN):
+            raise UserError(
+                "paired_input=true is for pix2pix checkpoints (A|B pairs); CycleGAN takes single images"
+            )
+        return PairedImageDataset(
+            cfg.input_dir, train=False, direction=run.data.direction, image_size=image_size, flip=False,
+            channels_a=run.data.channels_a, channels_b=run.data.channels_b,
+        )  # fmt: skip
+    channels = model.in_channels if cfg.direction == "AtoB" else model.out_channels
+    return ImageFolderDataset(cfg.input_dir, image_size=image_size, channels=channels)
+
+
+def write_index(output_dir: Path, rows: list[dict[str, str]]) -> Path:
+    columns = [c for c in ("input", "output", "target") if any(c in row for row in rows)]
+    cells = "\n".join(
+        "<tr><td>{}</td>{}</tr>".format(
+            html.escape(row["name"]),
+            "".join(
+                f'<td><img src="{html.escape(row[c])}" loading="lazy"></td>' for c in columns if c in row
+            ),
+        )
+        for row in rows
+    )
+    page = output_dir / "index.html"
+    page.write_text(
+        "<!doctype html><meta charset=utf-8><title>translations</title>"
+        "<style>img{width:256px;image-rendering:pixelated}td{padding:2px;font:12px sans-serif}</style>"
+        f"<table><tr><th>file</th>{''.join(f'<th>{c}</th>' for c in columns)}</tr>\n{cells}\n</table>\n"
+    )
+    return page
+
+
+def translate(cfg: DictConfig) -> list[Path]:
+    validate(cfg)
+    if cfg.direction not in ("AtoB", "BtoA"):
+        raise UserError(f"direction must be AtoB or BtoA, got {cfg.direction!r}")
+    device = resolve_device(cfg.device)
+    model, run = load_model(cfg.ckpt_path, device)
+    if not isinstance(model, TranslationModule):
+        raise UserError(
+            f"ckpt_path={cfg.ckpt_path}: a {type(model).__name__} checkpoint; "
+            "translate needs pix2pix or CycleGAN"
+        )
+    if not isinstance(model, CycleGAN) and cfg.direction != "AtoB":
+        raise UserError(
+            "direction=BtoA: a pix2pix generator translates only its training direction "
+            "(train with data.direction=BtoA)"
+        )
+    loader = DataLoader(
+        input_dataset(cfg, run, model), batch_size=cfg.batch_size, num_workers=cfg.num_workers
+    )
+    output_dir = Path(cfg.output_dir)
+    for sub in ("inputs", "targets") if cfg.paired_input else ("inputs",):
+        (output_dir / sub).mkdir(parents=True, exist_ok=True)
+    model.train(not cfg.eval_mode)
+    torch.manual_seed(cfg.seed)
+    written, rows = [], []
+    with torch.no_grad():
+        for batch in loader:
+            inputs, paths = (
+                (batch["A"], batch["A_path"]) if cfg.paired_input else (batch["image"], batch["path"])
+            )
+            kwargs = {"direction": cfg.direction} if isinstance(model, CycleGAN) else {}
+            outputs = model(inputs.to(device), **kwargs)
+            for i, source in enumerate(paths):
+                name = Path(source).name
+                save_image_file(outputs[i], output_dir / name)
+                save_image_file(inputs[i], output_dir / "inputs" / name)
+                row = {"name": name, "input": f"inputs/{name}", "output": name}
+                if cfg.paired_input:
+                    save_image_file(batch["B"][i], output_dir / "targets" / name)
+                    row["target"] = f"targets/{name}"
+                rows.append(row)
+                written.append(output_dir / name)
+    page = write_index(output_dir, rows)
+    log.info(
+        "translated %d images from %s into %s (index: %s)", len(written), cfg.input_dir, output_dir, page
+    )
+    return written
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="translate")
+def main(cfg: DictConfig) -> None:
+    try:
+        translate(cfg)
+    except UserError as error:
+        log.error("%s", error)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
