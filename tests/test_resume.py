@@ -15,7 +15,7 @@ def final_state(path) -> dict:
 @pytest.mark.parametrize(
     "overrides",
     [
-        ("model=dcgan", "model.d_steps=2"),  # G steps depend on the batch counter
+        ("model=dcgan", "model.d_steps=2", "model.ema_decay=0.9"),  # G steps follow the batch counter; EMA
         ("model=cgan", "loss=wgan_gp", "model.d_steps=2"),  # the penalty draws from the noise stream
     ],
     ids=["dcgan-d_steps2", "cgan-wgan_gp"],

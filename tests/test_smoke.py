@@ -58,3 +58,26 @@ def test_tensorboard_has_grids_at_step_zero_and_each_epoch_and_hparams(smoke_con
     assert pngs == ["samples_step0000000.png", "samples_step0000002.png", "samples_step0000004.png"]
     assert (tmp_path / "tensorboard" / "hparams.yaml").read_text().count("d_steps") >= 1
     assert all(math.isfinite(e.value) for e in events.Scalars("loss/d"))
+
+
+def test_ema_generator_is_trained_saved_and_used_for_sampling(smoke_config, tmp_path):
+    from gan_experiments.checkpoints import load_model
+
+    train(smoke_config("model.ema_decay=0.5", "trainer.limit_train_batches=3"))
+    model, _ = load_model(tmp_path / "checkpoints" / "last.ckpt")
+    raw = dict(model.generator.named_parameters())
+    averaged = dict(model.generator_ema.module.named_parameters())
+    assert raw.keys() == averaged.keys()
+    assert any(not torch.equal(raw[k], averaged[k]) for k in raw), "EMA weights trail the raw weights"
+    assert int(model.generator_ema.n_averaged) == 3
+    z = torch.randn(2, model.z_dim)
+    assert torch.equal(model(z), model.generator_ema.module(z))
+    assert not any(p.requires_grad for p in model.generator_ema.parameters())
+
+
+def test_spectral_norm_wraps_every_discriminator_layer(smoke_config):
+    from gan_experiments.train import build
+
+    _, model, _ = build(smoke_config("model.d_spectral_norm=true"))
+    layers = [m for m in model.discriminator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert layers and all(hasattr(m, "parametrizations") for m in layers)

@@ -83,6 +83,9 @@ class AdversarialModule(LightningModule):
         """The fakes of this step (a tensor or a structure of tensors), computed once per step."""
         raise NotImplementedError
 
+    def after_generator_step(self) -> None:
+        """Hook after each generator update (EMA of the weights)."""
+
     def discriminator_loss(self, batch: Any, fakes: Any) -> LossAndLogs:
         """Loss of the discriminator(s) on detached fakes, and named values to log."""
         raise NotImplementedError
@@ -158,6 +161,8 @@ class AdversarialModule(LightningModule):
                     opt, gradient_clip_val=self.grad_clip_norm, gradient_clip_algorithm="norm"
                 )
             opt.step()
+        if player == "g":
+            self.after_generator_step()
         return {f"loss/{player}": loss.detach(), **{k: v.detach() for k, v in logs.items()}}
 
     def batch_size_of(self, batch: Any) -> int:

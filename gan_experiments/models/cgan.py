@@ -16,7 +16,7 @@ class ConditionalGAN(GAN):
         self.num_classes = int(num_classes)
 
     def forward(self, z: Tensor, labels: Tensor) -> Tensor:
-        return self.generator(z, labels)
+        return self.sampler(z, labels)
 
     def sample_inputs(self, n: int, rng: torch.Generator) -> tuple[Tensor, ...]:
         """One row per class, n // num_classes samples of each."""

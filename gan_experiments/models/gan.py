@@ -8,9 +8,11 @@ from typing import Any, Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gan_experiments.losses import AdversarialLoss
 from gan_experiments.models.base import AdversarialModule, LossAndLogs, OptimizerFactory, SchedulerFactory
+from gan_experiments.networks.init import spectral_normalize
 
 NoisePrior = Literal["normal", "uniform"]
 
@@ -36,19 +38,40 @@ class GAN(AdversarialModule):
         d_steps: int = 1,
         grad_clip_norm: float | None = None,
         lr_scheduler: SchedulerFactory | None = None,
+        ema_decay: float | None = None,
+        d_spectral_norm: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__(loss, g_optimizer, d_optimizer, d_steps, grad_clip_norm, lr_scheduler, seed)
         if noise not in ("normal", "uniform"):
             raise ValueError(f"model.noise must be 'normal' or 'uniform', got {noise!r}")
+        if ema_decay is not None and not 0 < ema_decay < 1:
+            raise ValueError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay}")
         self.generator = generator
-        self.discriminator = discriminator
+        self.discriminator = spectral_normalize(discriminator) if d_spectral_norm else discriminator
+        # EMA of G's weights (and BatchNorm statistics): smoother samples than the last iterate;
+        # a submodule, so it is saved, restored and moved with the model
+        self.generator_ema = None
+        if ema_decay:
+            self.generator_ema = AveragedModel(
+                generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True
+            )
+            self.generator_ema.requires_grad_(False)
         self.image_shape = tuple(image_shape)
         self.z_dim = int(z_dim)
         self.noise = noise
 
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator that samples, grids and metrics use: the EMA copy when enabled."""
+        return self.generator if self.generator_ema is None else self.generator_ema.module
+
+    def after_generator_step(self) -> None:
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(self.generator)
+
     def forward(self, z: Tensor) -> Tensor:
-        return self.generator(z)
+        return self.sampler(z)
 
     # ---------------------------------------------------------------- sampling
     def sample_noise(self, n: int, rng: torch.Generator | None = None) -> Tensor:

@@ -32,3 +32,12 @@ def init_weights(module: nn.Module, kind: InitKind = "normal", gain: float = 0.0
             nn.init.normal_(m.weight, 1.0, gain)
             nn.init.zeros_(m.bias)
     return module
+
+
+def spectral_normalize(module: nn.Module) -> nn.Module:
+    """Spectral norm (Miyato et al. 2018) on every conv and linear weight: bounds D's Lipschitz
+    constant, a common stabilizer for the discriminator."""
+    for m in list(module.modules()):
+        if isinstance(m, _CONV_OR_LINEAR):
+            nn.utils.parametrizations.spectral_norm(m)
+    return module
