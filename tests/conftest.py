@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
-import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -13,41 +11,11 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 import gan_experiments  # noqa: F401  (registers the ${cwd:} config resolver)
+from gan_experiments.data.synthetic import write_fake_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"
 REAL_MNIST_RAW = ROOT.parent / "shared" / "data" / "MNIST" / "raw"
-
-
-def write_idx_images(path: Path, images: np.ndarray) -> None:
-    """IDX3 as in the MNIST distribution: magic 0x803, count, rows, cols, then uint8 pixels."""
-    n, rows, cols = images.shape
-    path.write_bytes(struct.pack(">IIII", 0x803, n, rows, cols) + images.astype(np.uint8).tobytes())
-
-
-def write_idx_labels(path: Path, labels: np.ndarray) -> None:
-    path.write_bytes(struct.pack(">II", 0x801, len(labels)) + labels.astype(np.uint8).tobytes())
-
-
-def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """28×28 images whose bright square sits at a label-dependent place: not MNIST, but learnable."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n)
-    images = (rng.random((n, 28, 28)) * 40).astype(np.uint8)
-    for i, label in enumerate(labels):
-        r, c = 2 + (label // 5) * 12, 2 + (label % 5) * 5
-        images[i, r : r + 10, c : c + 5] = 255
-    return images, labels
-
-
-def write_fake_mnist(root: Path, n_train: int = 160, n_test: int = 40) -> Path:
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    for split, n, seed in (("train", n_train, 0), ("t10k", n_test, 1)):
-        images, labels = synthetic_digits(n, seed)
-        write_idx_images(raw / f"{split}-images-idx3-ubyte", images)
-        write_idx_labels(raw / f"{split}-labels-idx1-ubyte", labels)
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
-"""Synthetic image-translation datasets in the official on-disk layouts, and archives of them as the
-official server ships them (pix2pix: `<name>.tar.gz` holding `<name>/train/...`; CycleGAN:
-`<name>.zip` holding `<name>/trainA/...`). Small random-noise images: every crop and flip changes
-the pixels, so tests can tell transforms apart.
+"""Archives of synthetic datasets as the official server ships them (pix2pix: `<name>.tar.gz` holding
+`<name>/train/...`; CycleGAN: `<name>.zip` holding `<name>/trainA/...`), plus the dataset writers of
+`gan_experiments.data.synthetic` under their test-suite names.
 
     write_paired_dataset(tmp_path / "edges2shoes", n_train=4, n_val=2, size=40)   # 40×80 A|B JPEGs
     write_unpaired_dataset(tmp_path / "horse2zebra", n_a=3, n_b=5)                # 40×40 JPEGs
@@ -14,82 +13,12 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-import torch
-from torch import Tensor
-from torchvision.io import write_jpeg, write_png
-
-
-def random_image(height: int, width: int, channels: int = 3, seed: int = 0) -> Tensor:
-    """uint8 (C, H, W) noise over a gradient: no two crops or flips look alike."""
-    generator = torch.Generator().manual_seed(seed)
-    noise = torch.randint(0, 160, (channels, height, width), generator=generator)
-    ramp = torch.linspace(0, 95, width).round().to(torch.int64)
-    return (noise + ramp).to(torch.uint8)
-
-
-def write_image(path: Path, image: Tensor) -> Path:
-    """Write (C, H, W) uint8 as JPEG (quality 95) or PNG (lossless) by the file's suffix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".png":
-        write_png(image, str(path))
-    else:
-        write_jpeg(image, str(path), quality=95)
-    return path
-
-
-def _hw(size: int | tuple[int, int]) -> tuple[int, int]:
-    return (size, size) if isinstance(size, int) else size
-
-
-def write_paired_dataset(
-    root: Path,
-    n_train: int = 4,
-    n_val: int = 2,
-    size: int | tuple[int, int] = 40,
-    channels: int = 3,
-    *,
-    splits: dict[str, int] | None = None,
-    ext: str = ".jpg",
-    same_halves: bool = False,
-    seed: int = 0,
-) -> Path:
-    """pix2pix layout: `<root>/<split>/NNN<ext>`, each image A | B with halves of `size` (H, W).
-
-    `splits` replaces the default {"train": n_train, "val": n_val}; `same_halves` makes A == B
-    (use ext=".png": JPEG blocks would make the halves differ)."""
-    height, width = _hw(size)
-    for s, (split, count) in enumerate((splits or {"train": n_train, "val": n_val}).items()):
-        for i in range(count):
-            a = random_image(height, width, channels, seed=seed * 10_000 + s * 1000 + 2 * i)
-            b = (
-                a
-                if same_halves
-                else random_image(height, width, channels, seed=seed * 10_000 + s * 1000 + 2 * i + 1)
-            )
-            write_image(root / split / f"{i:03d}{ext}", torch.cat([a, b], dim=2))
-    return root
-
-
-def write_unpaired_dataset(
-    root: Path,
-    n_a: int = 3,
-    n_b: int = 5,
-    n_test_a: int = 2,
-    n_test_b: int = 3,
-    size: int | tuple[int, int] = 40,
-    channels: int = 3,
-    *,
-    ext: str = ".jpg",
-    seed: int = 0,
-) -> Path:
-    """CycleGAN layout: `<root>/{trainA,trainB,testA,testB}/`, files named a000…/b000… per domain."""
-    height, width = _hw(size)
-    counts = {"trainA": n_a, "trainB": n_b, "testA": n_test_a, "testB": n_test_b}
-    for s, (folder, count) in enumerate(counts.items()):
-        for i in range(count):
-            image = random_image(height, width, channels, seed=seed * 10_000 + s * 1000 + i)
-            write_image(root / folder / f"{folder[-1].lower()}{i:03d}{ext}", image)
-    return root
+from gan_experiments.data.synthetic import (  # noqa: F401  (re-exported for the tests)
+    random_image,
+    write_image,
+    write_paired_dataset,
+    write_unpaired_dataset,
+)
 
 
 def pack_dataset(dataset_dir: Path, archive: Path, top_level: str | None = None) -> Path:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REAL_MNIST_RAW, write_fake_mnist
+from conftest import REAL_MNIST_RAW
 
 from gan_experiments.data.mnist import RAW_FILES, MNISTDataModule
+from gan_experiments.data.synthetic import write_fake_mnist
 from gan_experiments.errors import DatasetError
 
 
