@@ -42,6 +42,7 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("z_dim", _int_at_least(1), "an integer >= 1"),
     ("width", _int_at_least(1), "an integer >= 1"),
     ("num_workers", _int_at_least(0), "an integer >= 0"),
+    ("finite_check_every_n", _int_at_least(1), "an integer >= 1"),
     ("image_size", lambda v: v is None or _int_at_least(8)(v), "an integer >= 8"),
     (
         "trainer.max_epochs",

@@ -15,11 +15,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import get_class, instantiate
+from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
 from gan_experiments.config import validate
 from gan_experiments.errors import ConfigError, UserError
+from gan_experiments.models.performance import Performance
 
 log = logging.getLogger("gan_experiments.train")
 
@@ -61,7 +63,9 @@ def instantiate_dict(node: DictConfig | None) -> list[Any]:
     """Instantiate every entry of a `name: {_target_: …}` group (callbacks, loggers); null entries are off."""
     if not node:
         return []
-    return [instantiate(value) for value in node.values() if value is not None and "_target_" in value]
+    return [
+        instantiate_checked(value) for value in node.values() if value is not None and "_target_" in value
+    ]
 
 
 def instantiate_checked(node: DictConfig, **kwargs: Any) -> Any:
@@ -86,24 +90,50 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, 
     check_labels(cfg, datamodule)
     fill_from_data(cfg, datamodule)
     model = instantiate_checked(cfg.model, _convert_="all")
+    model.performance = Performance.from_config(cfg.get("perf"))
     callbacks = [
         *instantiate_dict(cfg.get("callbacks")),
         RunConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)),
     ]
     loggers = instantiate_dict(cfg.get("logger"))
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer = instantiate_checked(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     return datamodule, model, trainer
+
+
+def refuse_relaunching_ranks_in_a_sweep(trainer: pl.Trainer) -> None:
+    """`strategy=ddp` starts ranks 1…N-1 by re-running this process's command line (Lightning's
+    _SubprocessScriptLauncher); inside a sweep that command line is the whole sweep, which every extra
+    rank would start again. Spawned ranks (trainer=ddp_sim) and ranks started by the cluster (SLURM
+    tasks, torchrun) are fine."""
+    launcher = trainer.strategy.launcher
+    if (
+        isinstance(launcher, _SubprocessScriptLauncher)
+        and launcher.num_processes > 1
+        and not launcher.cluster_environment.creates_processes_externally
+        and HydraConfig.initialized()
+        and HydraConfig.get().mode == RunMode.MULTIRUN
+    ):
+        raise ConfigError(
+            "a sweep (-m) cannot start DDP ranks by re-running its command line (trainer.strategy "
+            "start_method=popen); use trainer.strategy.start_method=spawn, or hydra/launcher=slurm with "
+            "tasks_per_node = trainer.devices (docs/scaling.md)"
+        )
 
 
 def train(cfg: DictConfig) -> float | None:
     datamodule, model, trainer = build(cfg)
+    refuse_relaunching_ranks_in_a_sweep(trainer)
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metric = cfg.get("optimized_metric")
-    if metric and metric in trainer.callback_metrics:
-        return float(trainer.callback_metrics[metric])
-    return None
+    if not metric:
+        return None
+    if metric not in trainer.callback_metrics:
+        logged = ", ".join(sorted(trainer.callback_metrics)) or "nothing"
+        log.error("optimized_metric=%s was not logged by this run (logged: %s)", metric, logged)
+        return None  # the sweeper records a failed trial
+    return float(trainer.callback_metrics[metric])
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
@@ -113,7 +143,9 @@ def main(cfg: DictConfig) -> float | None:
     except UserError as error:
         log.error("%s", error)
         if HydraConfig.get().mode == RunMode.MULTIRUN:
-            return float("nan")  # a failed trial; the rest of the sweep goes on
+            # a failed trial; the rest of the sweep goes on. Not NaN: with optuna 2.10 the Optuna
+            # sweeper's study.tell(NaN) raises twice and ends the whole sweep; None is a failed trial.
+            return None
         sys.exit(1)
 
 

@@ -24,12 +24,21 @@ def run_cli(*args: str, root: Path, timeout: int = 180) -> subprocess.CompletedP
 def test_help_lists_the_config_groups(tmp_path):
     out = run_cli("--help", root=tmp_path).stdout
     for line in (
-        "model: cgan, cgan_mlp, dcgan, gan, lsgan",
+        "model: cgan, cgan_mlp, cyclegan, dcgan, gan, lsgan, pix2pix",
         "loss: bce, hinge, lsgan, minimax, wgan_gp",
         "debug:",
     ):
         assert line in out
-    for group in ("data:", "trainer:", "logger:", "callbacks:", "paths:", "experiment:"):
+    for group in (
+        "data:",
+        "trainer:",
+        "logger:",
+        "callbacks:",
+        "paths:",
+        "experiment:",
+        "perf:",
+        "hparams_search:",
+    ):
         assert group in out
     assert "python -m gan_experiments.train" in out  # usage examples in the header
 

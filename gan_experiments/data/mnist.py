@@ -21,6 +21,7 @@ from torchvision import tv_tensors
 from torchvision.datasets import MNIST
 from torchvision.transforms import v2
 
+from gan_experiments.data.device_batches import DeviceBatches
 from gan_experiments.data.samplers import EpochShuffleSampler
 from gan_experiments.errors import DatasetError
 
@@ -84,6 +85,7 @@ class MNISTDataModule(LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         download: bool = True,
+        on_device: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -100,6 +102,7 @@ class MNISTDataModule(LightningDataModule):
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.download = download
+        self.on_device = on_device
         self.seed = seed
         self.splits: dict[str, TensorDataset] = {}
 
@@ -161,8 +164,16 @@ class MNISTDataModule(LightningDataModule):
             persistent_workers=self.num_workers > 0,
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader | DeviceBatches:
+        if self.on_device:
+            return DeviceBatches(self.splits["train"].tensors, self.batch_size, self.seed, self._placement)
         return self._loader("train", train=True)
+
+    def _placement(self) -> tuple[torch.device, int, int]:
+        trainer = self.trainer
+        if trainer is None:
+            return torch.device("cpu"), 0, 1
+        return trainer.strategy.root_device, trainer.global_rank, trainer.world_size
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val")

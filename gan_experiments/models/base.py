@@ -26,6 +26,7 @@ from torch.utils._pytree import tree_map
 
 from gan_experiments.errors import NonFiniteLossError
 from gan_experiments.losses import AdversarialLoss
+from gan_experiments.models.performance import Performance, apply_to_networks
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], LRScheduler]
@@ -65,8 +66,10 @@ class AdversarialModule(LightningModule):
         self.grad_clip_norm = grad_clip_norm
         self.seed = int(seed)
         self.batches_seen = 0
+        self.performance = Performance()  # set by train.py from the `perf` config group
         self._noise_rng: torch.Generator | None = None
         self._restored_rng_state: Tensor | None = None
+        self._unchecked_losses: dict[str, Tensor] = {}
 
     # ---------------------------------------------------------------- what subclasses provide
     def generator_parameters(self) -> Iterator[nn.Parameter]:
@@ -74,6 +77,10 @@ class AdversarialModule(LightningModule):
 
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:
         return self.discriminator.parameters()
+
+    def trained_networks(self) -> list[nn.Module]:
+        """The networks the optimizers train (what `perf` compiles and converts to channels_last)."""
+        return [self.generator, self.discriminator]
 
     def prepare_batch(self, batch: Any) -> Any:
         """Turn the DataLoader's batch into what `generate` and the losses read."""
@@ -96,13 +103,17 @@ class AdversarialModule(LightningModule):
 
     # ---------------------------------------------------------------- optimizers and schedules
     def configure_optimizers(self) -> Any:
+        g_factory, d_factory = self.g_optimizer_factory, self.d_optimizer_factory
         optimizers = [
-            self.g_optimizer_factory(self.generator_parameters()),
-            self.d_optimizer_factory(self.discriminator_parameters()),
+            g_factory(self.generator_parameters(), **self.performance.optimizer_options(g_factory)),
+            d_factory(self.discriminator_parameters(), **self.performance.optimizer_options(d_factory)),
         ]
         if self.lr_scheduler_factory is None:
             return optimizers
         return optimizers, [self.lr_scheduler_factory(opt) for opt in optimizers]
+
+    def on_fit_start(self) -> None:
+        apply_to_networks(self.trained_networks(), self.performance, self.device)
 
     def on_train_epoch_end(self) -> None:
         # manual optimization never steps schedulers; ours are per epoch
@@ -114,6 +125,8 @@ class AdversarialModule(LightningModule):
 
     # ---------------------------------------------------------------- the shared step
     def training_step(self, batch: Any, batch_idx: int) -> None:
+        if self.performance.uses_cuda_graphs(self.device):
+            torch.compiler.cudagraph_mark_step_begin()  # a new step: last step's graph outputs may be reused
         batch = self.prepare_batch(batch)
         update_g = self.batches_seen % self.d_steps == 0
         with torch.set_grad_enabled(update_g):  # D-only steps need no graph through G
@@ -123,27 +136,30 @@ class AdversarialModule(LightningModule):
             if player == "g" and not update_g:
                 continue
             logs.update(self._update(player, batch, fakes))
-        for name, opt in zip(("g", "d"), self.optimizers(), strict=True):
-            logs[f"lr/{name}"] = torch.tensor(opt.param_groups[0]["lr"])
         self.log_training_scalars(logs, self.batch_size_of(batch))
         self.batches_seen += 1
+        if self.batches_seen % self.performance.finite_check_every_n == 0:
+            self._raise_if_any_was_not_finite()
 
     def log_training_scalars(self, logs: dict[str, Tensor], batch_size: int) -> None:
-        """Straight to the loggers, at our batch counter, only what this batch computed.
+        """Every `log_every_n_steps` batches, one host sync, straight to the loggers at our batch
+        counter, only what this batch computed; the progress bar shows these last logged values.
 
         `self.log` would re-send a stale `loss/g` on batches where G did not step (Lightning keeps the
         last value of every key), which draws flat fake segments whenever d_steps > 1.
         """
-        progress = {k: logs[k] for k in ("loss/d", "loss/g") if k in logs}
+        if self.batches_seen % max(1, self.trainer.log_every_n_steps):
+            return
+        names = list(logs)
+        values = dict(zip(names, torch.stack([logs[k].float() for k in names]).tolist(), strict=True))
+        for name, opt in zip(("g", "d"), self.optimizers(), strict=True):
+            values[f"lr/{name}"] = opt.param_groups[0]["lr"]
+        progress = {k: values[k] for k in ("loss/d", "loss/g") if k in values}
         self.log_dict(
             progress, prog_bar=True, logger=False, on_step=True, on_epoch=False, batch_size=batch_size
         )
-        if not self.loggers or self.batches_seen % max(1, self.trainer.log_every_n_steps):
-            return
-        names = list(logs)
-        values = torch.stack([logs[k].detach().float().to(self.device) for k in names]).tolist()  # one sync
         for logger in self.loggers:
-            logger.log_metrics(dict(zip(names, values, strict=True)), step=self.batches_seen)
+            logger.log_metrics(values, step=self.batches_seen)
 
     def _update(self, player: str, batch: Any, fakes: Any) -> dict[str, Tensor]:
         g_opt, d_opt = self.optimizers()
@@ -156,14 +172,19 @@ class AdversarialModule(LightningModule):
             self._stop_if_not_finite(f"loss/{player}", loss)
             opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
-            if self.grad_clip_norm:
-                self.clip_gradients(
-                    opt, gradient_clip_val=self.grad_clip_norm, gradient_clip_algorithm="norm"
-                )
-            opt.step()
+            opt.step()  # clips in on_before_optimizer_step
         if player == "g":
             self.after_generator_step()
         return {f"loss/{player}": loss.detach(), **{k: v.detach() for k, v in logs.items()}}
+
+    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
+        """Clip here, not between backward and `opt.step()`: under 16-mixed the gradients are still
+        multiplied by the GradScaler's scale until Lightning unscales them inside `opt.step()`, just
+        before this hook (Lightning #18089); clipping earlier would clip scale× too hard."""
+        if self.grad_clip_norm:
+            self.clip_gradients(
+                optimizer, gradient_clip_val=self.grad_clip_norm, gradient_clip_algorithm="norm"
+            )
 
     def batch_size_of(self, batch: Any) -> int:
         leaves = [t for t in torch.utils._pytree.tree_leaves(batch) if isinstance(t, Tensor)]
@@ -171,11 +192,34 @@ class AdversarialModule(LightningModule):
 
     # ---------------------------------------------------------------- NaN guard
     def _stop_if_not_finite(self, name: str, loss: Tensor) -> None:
-        """Raise before backward, so no optimizer step ever sees the bad value."""
-        if not torch.isfinite(loss.detach()).item():
+        """Every batch (the default): raise before backward, so no optimizer step sees the bad value.
+        Every n batches (perf.finite_check_every_n): remember a device-side flag and read all flags
+        with one sync at the end of the window."""
+        bad = ~torch.isfinite(loss.detach())
+        if self.performance.finite_check_every_n > 1:
+            previous = self._unchecked_losses.get(name)
+            self._unchecked_losses[name] = bad if previous is None else previous | bad
+            return
+        if bad.item():
             raise NonFiniteLossError(
                 f"training stopped: {name} is {loss.item()} at batch {self.batches_seen} "
                 f"(epoch {self.current_epoch}); nothing was updated with it and no checkpoint was written"
+            )
+
+    def _raise_if_any_was_not_finite(self) -> None:
+        if not self._unchecked_losses:
+            return
+        names = list(self._unchecked_losses)
+        flags = torch.stack([self._unchecked_losses[n] for n in names]).tolist()
+        self._unchecked_losses.clear()
+        bad = [n for n, flag in zip(names, flags, strict=True) if flag]
+        if bad:
+            every = self.performance.finite_check_every_n
+            first = (self.batches_seen - 1) // every * every
+            raise NonFiniteLossError(
+                f"training stopped: {', '.join(bad)} became NaN/Inf between batch {first} and "
+                f"{self.batches_seen - 1} (epoch {self.current_epoch}; perf.finite_check_every_n={every}); "
+                f"no checkpoint with non-finite weights is written"
             )
 
     # ---------------------------------------------------------------- RNG and counters in checkpoints
@@ -197,16 +241,31 @@ class AdversarialModule(LightningModule):
         return self._noise_rng
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._raise_if_any_was_not_finite()
         for key, value in checkpoint["state_dict"].items():
             if torch.is_floating_point(value) and not value.isfinite().all():
                 raise NonFiniteLossError(f"refusing to write a checkpoint: {key} holds NaN/Inf values")
         checkpoint["adversarial_state"] = {
             "batches_seen": self.batches_seen,
             "noise_rng": self._noise_rng.get_state() if self._noise_rng is not None else None,
+            "noise_rng_per_rank": self._noise_rng_states_of_all_ranks(),
         }
+
+    def _noise_rng_states_of_all_ranks(self) -> list[Tensor] | None:
+        """Rank 0 writes the checkpoint, but every rank has its own noise stream: under DDP all of them
+        go in (every rank builds the checkpoint, so the gather is collective). Without them every rank
+        would continue rank 0's stream after a resume and draw the same noise."""
+        if self._noise_rng is None or self._trainer is None or self._trainer.world_size == 1:
+            return None
+        states = self.all_gather(self._noise_rng.get_state().to(self.device))
+        return [state.cpu().clone() for state in states]  # own storage each: set_state needs it
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("adversarial_state", {})
         self.batches_seen = int(state.get("batches_seen", 0))
-        self._restored_rng_state = state.get("noise_rng")
+        per_rank, rank = state.get("noise_rng_per_rank") or [], self.global_rank
+        # a rank the checkpoint has no stream for (more ranks than when saved) starts its own seeded one
+        self._restored_rng_state = per_rank[rank] if rank < len(per_rank) else None
+        if not per_rank and rank == 0:
+            self._restored_rng_state = state.get("noise_rng")
         self._noise_rng = None

@@ -73,6 +73,9 @@ class CycleGAN(TranslationModule):
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:
         return itertools.chain(self.discriminator_a.parameters(), self.discriminator_b.parameters())
 
+    def trained_networks(self) -> list[nn.Module]:
+        return [self.generator_ab, self.generator_ba, self.discriminator_a, self.discriminator_b]
+
     def forward(self, x: Tensor, direction: str = "AtoB") -> Tensor:
         if direction not in ("AtoB", "BtoA"):
             raise ValueError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
@@ -135,7 +138,7 @@ class CycleGAN(TranslationModule):
             "val/cycle_l1_a": F.l1_loss(fakes.rec_a, batch["A"]),
             "val/cycle_l1_b": F.l1_loss(fakes.rec_b, batch["B"]),
         }
-        self.log_dict(logs, on_epoch=True, batch_size=batch["A"].shape[0])
+        self.log_dict(logs, on_epoch=True, batch_size=batch["A"].shape[0], sync_dist=True)
 
     def grid_rows(self, inputs: dict[str, Tensor]) -> list[Tensor]:
         fakes = self.generate(inputs, self.noise_rng)

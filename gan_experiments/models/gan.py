@@ -144,4 +144,4 @@ class GAN(AdversarialModule):
         fake = self.generate(batch, self._val_rng)
         d_loss, terms = self._d_terms(critic(batch.real), critic(fake))
         logs = {"val/loss_d": d_loss, "val/d_real": terms["d/real"], "val/d_fake": terms["d/fake"]}
-        self.log_dict(logs, on_epoch=True, batch_size=batch.real.shape[0])
+        self.log_dict(logs, on_epoch=True, batch_size=batch.real.shape[0], sync_dist=True)

@@ -43,3 +43,14 @@ class ImagePool:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.images = list(state["images"])
         self.rng.set_state(state["rng"])
+
+    # Pickling (ddp_spawn sends the model to every rank): the generator's state as bytes. Pickled as it
+    # is, it becomes a temporary shared-memory tensor whose file descriptor is closed before the rank
+    # process starts ("ValueError: bad value(s) in fds_to_keep").
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "rng": self.rng.get_state().numpy().tobytes()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        rng_state = torch.frombuffer(bytearray(state["rng"]), dtype=torch.uint8)
+        self.__dict__.update({**state, "rng": torch.Generator()})
+        self.rng.set_state(rng_state)

@@ -74,7 +74,8 @@ class Pix2Pix(TranslationModule):
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         fake_b = self.generator(batch["A"])
-        self.log("val/l1", F.l1_loss(fake_b, batch["B"]), on_epoch=True, batch_size=batch["A"].shape[0])
+        l1 = F.l1_loss(fake_b, batch["B"])
+        self.log("val/l1", l1, on_epoch=True, batch_size=batch["A"].shape[0], sync_dist=True)
 
     def grid_rows(self, inputs: dict[str, Tensor]) -> list[Tensor]:
         return [inputs["A"], self.generator(inputs["A"]), inputs["B"]]  # input | output | target

@@ -1,0 +1,177 @@
+"""`python -m gan_experiments.evaluate ckpt_path=… [num_samples=…] [data.data_dir=…] [device=auto]`: the
+metrics of one checkpoint on its own data, as a table and as metrics.json next to the checkpoint.
+
+The checkpoint alone is enough: it holds the run's model and data config (callbacks.run_config), and
+the numbers come from the same code as the training callback's `metrics/*` (metrics.run), so a
+checkpoint evaluated here and the epoch's TensorBoard scalars agree at equal settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch import LightningDataModule
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.table import Table
+
+from gan_experiments.checkpoints import load_model
+from gan_experiments.config import validate
+from gan_experiments.errors import ConfigError, UserError
+from gan_experiments.metrics.run import MetricSettings, evaluate_model
+from gan_experiments.models.gan import GAN
+from gan_experiments.train import instantiate_checked
+from gan_experiments.translate import resolve_device
+
+log = logging.getLogger("gan_experiments.evaluate")
+
+#: one line per key for the printed table (docs/evaluation.md has the long form)
+MNIST_MEANINGS = {
+    "fid": "Fréchet distance, MNIST-classifier features of samples vs the test set (→ fid_floor)",
+    "kid_mean": "kernel distance of the same features, mean over subsets (→ kid_floor_mean)",
+    "kid_std": "its standard deviation over subsets",
+    "is_mean": "Inception Score analogue: 1 = one digit or unreadable … 10 (→ is_real_mean)",
+    "is_std": "its standard deviation over splits",
+    "coverage_min": "share of the rarest digit (0.1 when balanced)",
+    "coverage_max": "share of the most common digit (0.1 when balanced)",
+    "digits_under_5pct": "digits with < 5 % of the samples (0; 9 = collapse)",
+    "coverage_kl": "KL(digit histogram ‖ uniform): 0 balanced … 2.30 one digit",
+    "label_accuracy": "cGAN: samples read as the requested digit",
+    "fid_floor": "FID of real training images vs the test set: the best reachable",
+    "kid_floor_mean": "KID of real training images (the floor)",
+    "kid_floor_std": "its standard deviation",
+    "is_real_mean": "Inception Score analogue of real training images",
+}
+TRANSLATION_MEANINGS = {
+    "l1": "mean |G(A) − B| per pixel on [-1, 1] (0 is perfect)",
+    "psnr": "peak signal-to-noise ratio of G(A) vs B, dB (higher is better)",
+    "ssim": "structural similarity of G(A) vs B (1 is perfect)",
+    "cycle_l1_a": "mean |G_BA(G_AB(a)) − a| (0 is perfect)",
+    "cycle_l1_b": "mean |G_AB(G_BA(b)) − b| (0 is perfect)",
+    "cycle_l1": "mean of both cycle errors",
+    "fid": "Inception FID of translations vs targets",
+    "fid_a": "Inception FID of B→A translations vs real A",
+    "fid_b": "Inception FID of A→B translations vs real B",
+}
+
+
+def meaning(name: str, noise_model: bool) -> str:
+    if name.startswith("coverage/"):
+        return f"share of samples read as the digit {name.split('/')[1]}"
+    if name.startswith("kid") and not noise_model:
+        return "Inception KID (mean / std over subsets)"
+    table = MNIST_MEANINGS if noise_model else TRANSLATION_MEANINGS
+    return table.get(name, "")
+
+
+def data_overrides(cfg: DictConfig, run: DictConfig) -> dict[str, Any]:
+    """The `data.*` keys given on the command line (non-null), each checked against the run's data config."""
+    overrides = {key: value for key, value in (cfg.get("data") or {}).items() if value is not None}
+    for key in overrides:
+        if key not in run.data:
+            raise ConfigError(
+                f"data.{key}: the run's data config ({run.data._target_.rsplit('.', 1)[-1]}) has no such key"
+            )
+    return overrides
+
+
+def prepare_data(run: DictConfig, overrides: dict[str, Any]) -> LightningDataModule:
+    datamodule = instantiate_checked(run.data, **overrides)
+    datamodule.prepare_data()
+    datamodule.setup("validate")
+    return datamodule
+
+
+def settings_of(cfg: DictConfig) -> MetricSettings:
+    try:
+        return MetricSettings(cfg.num_samples, cfg.batch_size, cfg.seed, cfg.inception_weights)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
+def command_line() -> str:
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else sys.argv[1:]
+    return " ".join(["python -m gan_experiments.evaluate", *overrides])
+
+
+def print_table(report: dict[str, Any], noise_model: bool) -> None:
+    model = report["model"].rsplit(".", 1)[-1]
+    title = f"{model}  {report['checkpoint']}  (epoch {report['epoch']}, batch {report['batches_seen']})"
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("meaning", style="dim")
+    for name, value in report["metrics"].items():
+        table.add_row(name, f"{value:.4g}", meaning(name, noise_model))
+    Console().print(table)
+
+
+def json_safe(value: float) -> float | str:
+    """PSNR of exact copies is inf: JSON has no inf, so non-finite values are written as strings."""
+    return value if math.isfinite(value) else str(value)
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Rebuild model and data from the checkpoint, compute the metrics, print them, write metrics.json."""
+    validate(cfg)
+    settings = settings_of(cfg)
+    device = resolve_device(cfg.device)
+    model, run = load_model(cfg.ckpt_path, device)
+    overrides = data_overrides(cfg, run)
+    datamodule = prepare_data(run, overrides)
+    start = time.perf_counter()
+    scores = evaluate_model(model, datamodule, settings, device)
+    seconds = time.perf_counter() - start
+    if not scores:
+        raise UserError(
+            f"ckpt_path={cfg.ckpt_path}: no metrics for a {type(model).__name__} on "
+            f"{type(datamodule).__name__} (see the warning above)"
+        )
+    path = Path(cfg.ckpt_path)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    report = {
+        "checkpoint": str(path.resolve()),
+        "model": run.model._target_,
+        "epoch": checkpoint.get("epoch"),
+        "batches_seen": checkpoint.get("adversarial_state", {}).get("batches_seen"),
+        "metrics": scores,
+        "settings": {
+            "num_samples": settings.num_samples,
+            "batch_size": settings.batch_size,
+            "seed": settings.seed,
+            "inception_weights": cfg.inception_weights,
+            "device": str(device),
+            "data": {"_target_": run.data._target_, **{k: str(v) for k, v in overrides.items()}},
+        },
+        "command": command_line(),
+        "seconds": round(seconds, 2),
+    }
+    output = Path(cfg.output) if cfg.output else path.parent / "metrics.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    safe = {**report, "metrics": {name: json_safe(value) for name, value in scores.items()}}
+    output.write_text(json.dumps(safe, indent=2) + "\n")
+    print_table(report, noise_model=isinstance(model, GAN))
+    log.info("metrics of %s written to %s (%.1f s)", path, output, seconds)
+    return report
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
+def main(cfg: DictConfig) -> None:
+    try:
+        evaluate(cfg)
+    except UserError as error:
+        log.error("%s", error)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

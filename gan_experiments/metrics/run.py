@@ -1,0 +1,253 @@
+"""The metrics of a trained model on its own data: one computation shared by the training callback
+(`callbacks.metrics.GANMetrics`) and the `evaluate` command, so that a number in TensorBoard and the
+same number in metrics.json mean exactly the same thing.
+
+    run = metrics_for(model, datamodule, MetricSettings(num_samples=10_000), device)
+    run.reset(); [run.update(model, batch) for batch in val_batches]; scores = run.compute(model)
+    scores = evaluate_model(model, datamodule, settings)        # the same, in one call
+
+- GAN, DCGAN, LSGAN, cGAN: `MNISTGANMetrics`, `num_samples` samples against the MNIST test split, and
+  the floor (real training images against the same split); needs the MNIST DataModule.
+- pix2pix: `PairedTranslationMetrics` over the validation batches (L1, PSNR, SSIM, Inception FID/KID).
+- CycleGAN: `UnpairedTranslationMetrics` over the validation batches (cycle L1, Inception FID/KID).
+
+Models are always run through `forward` (the EMA generator when `model.ema_decay` is set), in the
+mode the caller put them in (Lightning's validation and `load_model` both use eval mode).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch import Tensor, nn
+
+from gan_experiments.data.mnist import MNISTDataModule
+from gan_experiments.metrics.generative import MNISTGANMetrics, sampling
+from gan_experiments.metrics.image_to_image import PairedTranslationMetrics, UnpairedTranslationMetrics
+from gan_experiments.models.cyclegan import CycleGAN
+from gan_experiments.models.gan import GAN
+from gan_experiments.models.pix2pix import Pix2Pix
+
+
+@dataclass(frozen=True)
+class MetricSettings:
+    """What the numbers depend on; FID and KID are comparable only at equal `num_samples`."""
+
+    num_samples: int = 10_000  # MNIST models: generated samples (and real training images for the floor)
+    batch_size: int = 500  # MNIST models: samples per generator/classifier pass
+    seed: int = 0  # sampling noise, the floor's training subset, KID subsets
+    inception_weights: str | Path | None = None  # translation models: InceptionV3 weights file
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.num_samples, int) or self.num_samples < 2:
+            raise ValueError(f"num_samples must be an integer >= 2, got {self.num_samples!r}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+
+
+class RunMetrics:
+    """One model family's metrics. `per_batch` models are fed the batches of the evaluation split
+    (`update`); the others sample the model themselves in `compute`."""
+
+    per_batch = False
+
+    def reset(self) -> None:
+        """Forget what the previous evaluation was fed (cached reference statistics stay)."""
+
+    def update(self, model: nn.Module, batch: Any) -> None:
+        """One batch of the evaluation split, already on the model's device or not."""
+
+    def compute(self, model: nn.Module) -> dict[str, float]:
+        raise NotImplementedError
+
+    def to(self, device: str | torch.device) -> RunMetrics:
+        return self
+
+
+class NoiseModelMetrics(RunMetrics):
+    """MNIST generators: the reference (the 10k test images) and the floor (real training images vs
+    that reference) are computed once, here; `compute` then encodes only the model's samples."""
+
+    def __init__(self, datamodule: MNISTDataModule, settings: MetricSettings, device: torch.device) -> None:
+        self.metrics = MNISTGANMetrics(
+            num_samples=settings.num_samples,
+            batch_size=settings.batch_size,
+            device=device,
+            seed=settings.seed,
+            resize_mode=datamodule.resize_mode,
+        )
+        if not datamodule.splits:
+            datamodule.setup("validate")
+        self.metrics.floor(datamodule.splits["train"], datamodule.splits["test"])
+
+    def compute(self, model: nn.Module) -> dict[str, float]:
+        return self.metrics.evaluate(model)
+
+    def to(self, device: str | torch.device) -> NoiseModelMetrics:
+        if torch.device(device) != self.metrics.device:
+            self.metrics.to(device)
+        return self
+
+
+def fresh_rows(paths: Iterable[str], seen: set[str]) -> list[int]:
+    """Indices of images not fed before in this evaluation. Unpaired validation sets repeat the smaller
+    domain (item i is A[i % |A|], B[i % |B|]), and a DistributedSampler pads with repeats: each
+    image should count once."""
+    rows = []
+    for i, path in enumerate(paths):
+        if path not in seen:
+            seen.add(path)
+            rows.append(i)
+    return rows
+
+
+def _select(images: Tensor, rows: list[int], device: torch.device) -> Tensor:
+    if len(rows) == len(images):
+        return images.to(device)
+    return images[torch.tensor(rows, device=images.device)].to(device)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    device = getattr(model, "device", None)
+    return device if isinstance(device, torch.device) else next(model.parameters()).device
+
+
+class PairedMetrics(RunMetrics):
+    """pix2pix: G(A) against the target B of every validation pair."""
+
+    per_batch = True
+
+    def __init__(self, settings: MetricSettings) -> None:
+        self.metrics = PairedTranslationMetrics(
+            inception_weights=settings.inception_weights, seed=settings.seed
+        )
+        self.seen: set[str] = set()
+
+    def reset(self) -> None:
+        self.metrics.reset()
+        self.seen.clear()
+
+    def update(self, model: nn.Module, batch: dict[str, Any]) -> None:
+        rows = fresh_rows(batch["A_path"], self.seen)
+        if rows:
+            device = model_device(model)
+            self.metrics.update(model(_select(batch["A"], rows, device)), _select(batch["B"], rows, device))
+
+    def compute(self, model: nn.Module) -> dict[str, float]:
+        scores = self.metrics.compute()
+        self.reset()
+        return scores
+
+    def to(self, device: str | torch.device) -> PairedMetrics:
+        self.metrics.to(device)
+        return self
+
+
+class UnpairedMetrics(RunMetrics):
+    """CycleGAN: both cycles of every validation image of each domain, each image once."""
+
+    per_batch = True
+
+    def __init__(self, settings: MetricSettings) -> None:
+        self.metrics = UnpairedTranslationMetrics(
+            inception_weights=settings.inception_weights, seed=settings.seed
+        )
+        self.seen_a: set[str] = set()
+        self.seen_b: set[str] = set()
+
+    def reset(self) -> None:
+        self.metrics.reset()
+        self.seen_a.clear()
+        self.seen_b.clear()
+
+    def update(self, model: nn.Module, batch: dict[str, Any]) -> None:
+        device = model_device(model)
+        rows_a = fresh_rows(batch["A_path"], self.seen_a)
+        if rows_a:
+            real_a = _select(batch["A"], rows_a, device)
+            fake_b = model(real_a, direction="AtoB")
+            self.metrics.update_a(real_a, fake_b, model(fake_b, direction="BtoA"))
+        rows_b = fresh_rows(batch["B_path"], self.seen_b)
+        if rows_b:
+            real_b = _select(batch["B"], rows_b, device)
+            fake_a = model(real_b, direction="BtoA")
+            self.metrics.update_b(real_b, fake_a, model(fake_a, direction="AtoB"))
+
+    def compute(self, model: nn.Module) -> dict[str, float]:
+        scores = self.metrics.compute()
+        self.reset()
+        return scores
+
+    def to(self, device: str | torch.device) -> UnpairedMetrics:
+        self.metrics.to(device)
+        return self
+
+
+def metrics_for(
+    model: nn.Module,
+    datamodule: LightningDataModule | None,
+    settings: MetricSettings,
+    device: str | torch.device = "cpu",
+) -> RunMetrics | None:
+    """The metrics of this kind of model on this data, or None (after one warning) when there is no
+    way to measure it: noise models are scored with the MNIST classifier, so they need MNIST data.
+
+    Built with the global RNG forked: constructing the feature networks initializes weights, which
+    must not shift the training's random stream (exact resume).
+    """
+    device = torch.device(device)
+    with torch.random.fork_rng(devices=[]):
+        if isinstance(model, Pix2Pix):
+            return PairedMetrics(settings).to(device)
+        if isinstance(model, CycleGAN):
+            return UnpairedMetrics(settings).to(device)
+        if isinstance(model, GAN):
+            if isinstance(datamodule, MNISTDataModule):
+                return NoiseModelMetrics(datamodule, settings, device)
+            data = type(datamodule).__name__ if datamodule is not None else "no DataModule"
+            warnings.warn(
+                f"sample-quality metrics skipped: {type(model).__name__} samples are scored with the "
+                f"MNIST classifier, which needs MNIST data (data=mnist), but the data is {data}; "
+                "there is no feature network for other noise-to-image data",
+                UserWarning,
+                stacklevel=2,
+            )
+            return None
+    warnings.warn(
+        f"sample-quality metrics skipped: no metrics are defined for {type(model).__name__}",
+        UserWarning,
+        stacklevel=2,
+    )
+    return None
+
+
+def evaluation_batches(datamodule: LightningDataModule) -> Iterable[Any]:
+    """The split translation metrics run over: the validation split (pix2pix val/, CycleGAN testA/B
+    by default; `data.val_split` picks another), as during training."""
+    return datamodule.val_dataloader()
+
+
+def evaluate_model(
+    model: nn.Module,
+    datamodule: LightningDataModule,
+    settings: MetricSettings,
+    device: str | torch.device | None = None,
+) -> dict[str, float]:
+    """All metrics of `model` on its data in one call ({} when none apply, after a warning). The data
+    module must be prepared (`prepare_data`, `setup`)."""
+    device = torch.device(device) if device is not None else model_device(model)
+    run = metrics_for(model, datamodule, settings, device)
+    if run is None:
+        return {}
+    run.reset()
+    if run.per_batch:
+        with sampling(model):
+            for batch in evaluation_batches(datamodule):
+                run.update(model, batch)
+    return run.compute(model)
