@@ -126,6 +126,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     settings = settings_of(cfg)
     device = resolve_device(cfg.device)
     model, run = load_model(cfg.ckpt_path, device)
+    if not cfg.ema and isinstance(model, GAN):
+        model.sample_from_raw_generator()
     overrides = data_overrides(cfg, run)
     datamodule = prepare_data(run, overrides)
     start = time.perf_counter()
@@ -148,6 +150,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             "num_samples": settings.num_samples,
             "batch_size": settings.batch_size,
             "seed": settings.seed,
+            "ema": bool(cfg.ema and getattr(model, "generator_ema", None) is not None),
             "inception_weights": cfg.inception_weights,
             "device": str(device),
             "data": {"_target_": run.data._target_, **{k: str(v) for k, v in overrides.items()}},

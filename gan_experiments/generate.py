@@ -107,6 +107,8 @@ def generate(cfg: DictConfig) -> Path:
             f"ckpt_path={cfg.ckpt_path}: a {type(model).__name__} checkpoint translates images; use "
             f"python -m gan_experiments.translate ckpt_path={cfg.ckpt_path} input_dir=… output_dir=…"
         )
+    if not cfg.ema:
+        model.sample_from_raw_generator()
     label = check_label(model, cfg.label)
     rng = torch.Generator(device=device).manual_seed(int(cfg.seed))
     with torch.no_grad():

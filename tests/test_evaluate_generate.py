@@ -242,3 +242,35 @@ def test_generate_errors(runs, tmp_path, overrides, error, message):
             run_config(tmp_path, "generate", *with_checkpoints(runs, overrides), f"out={tmp_path / 'x.png'}")
         )
     assert not (tmp_path / "x.png").exists()
+
+
+def test_ema_false_measures_and_draws_the_last_trained_generator(fake_mnist_dir, tmp_path):
+    """With EMA on, `ema=false` must give the raw generator's numbers and samples (what EMA buys)."""
+    run = tmp_path / "run"
+    train(make_config(["debug=smoke", f"data.data_dir={fake_mnist_dir}", "data.download=false",
+                       "data.val_size=32", "model.ema_decay=0.5"], run))  # fmt: skip
+    checkpoint = run / "checkpoints" / "last.ckpt"
+
+    def evaluate_with(ema: bool) -> dict:
+        overrides = [
+            f"ckpt_path={checkpoint}",
+            "num_samples=64",
+            f"ema={ema}",
+            f"output={tmp_path / f'{ema}.json'}",
+        ]
+        return evaluate(run_config(tmp_path, "eval", *overrides))
+
+    reports = {ema: evaluate_with(ema) for ema in (True, False)}
+    assert reports[True]["settings"]["ema"] and not reports[False]["settings"]["ema"]
+    assert reports[True]["metrics"]["fid"] != reports[False]["metrics"]["fid"]
+
+    model, _ = load_model(checkpoint)
+    with torch.no_grad():
+        z = model.sample_noise(4, torch.Generator().manual_seed(0))
+        raw, averaged = model.generator(z), model(z)
+    assert not torch.equal(raw, averaged)
+    out = tmp_path / "raw.png"
+    generate(run_config(tmp_path, "generate", f"ckpt_path={checkpoint}", f"out={out}", "num=4", "ema=false"))
+    expected = make_grid(raw, nrow=2, normalize=True, value_range=(-1, 1), pad_value=1)
+    expected = (expected * 255 + 0.5).clamp(0, 255).to(torch.uint8)
+    assert (read_image(str(out)).int() - expected.int()).abs().max() <= 1

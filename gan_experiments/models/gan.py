@@ -66,6 +66,10 @@ class GAN(AdversarialModule):
         """The generator that samples, grids and metrics use: the EMA copy when enabled."""
         return self.generator if self.generator_ema is None else self.generator_ema.module
 
+    def sample_from_raw_generator(self) -> None:
+        """Forget the EMA copy, so sampling uses the last trained weights (to measure what EMA buys)."""
+        self.generator_ema = None
+
     def after_generator_step(self) -> None:
         if self.generator_ema is not None:
             self.generator_ema.update_parameters(self.generator)
