@@ -77,8 +77,8 @@ def test_evaluate_dcgan_reproduces_the_training_numbers_and_writes_metrics_json(
     assert set(written["metrics"]) >= MNIST_KEYS and "label_accuracy" not in written["metrics"]
     assert written["settings"]["num_samples"] == 64 and written["settings"]["seed"] == 0
     assert (
-        written["model"] == "gan_experiments.models.gan.GAN" and written["epoch"] == 1
-    )  # one epoch completed
+        written["model"] == "gan_experiments.models.gan.GAN" and written["epoch"] == 0
+    )  # written at the end of the first epoch
     assert "num_samples=64" in written["command"]
     events = load_events(runs["root"] / "dcgan")
     for key in ("fid", "fid_floor", "kid_mean", "coverage_kl"):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from lightning.pytorch import Callback
 
-from gan_experiments.train import train
+from gan_experiments.train import build, train
 
 
 def final_state(path) -> dict:
@@ -54,3 +55,36 @@ def test_resume_restores_counter_and_noise_stream(smoke_config, tmp_path):
     assert state["batches_seen"] == 2
     assert isinstance(state["noise_rng"], torch.Tensor) and state["noise_rng"].dtype == torch.uint8
     assert "gan_experiments_config" in checkpoint and checkpoint["gan_experiments_config"]["seed"] == 12345
+
+
+class LastCheckpointProbe(Callback):
+    """Reads last.ckpt at the start of every epoch after the first: a crash mid-run must lose at most
+    the current epoch."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.epochs_found: list[int] = []
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if trainer.current_epoch > 0:
+            self.epochs_found.append(torch.load(self.path, weights_only=False)["epoch"])
+
+
+def test_last_checkpoint_is_written_after_every_epoch_not_only_at_the_end(smoke_config, tmp_path):
+    overrides = ("trainer.limit_train_batches=2", "trainer.max_epochs=3", "~callbacks.periodic_checkpoint")
+    cfg = smoke_config(*overrides)
+    datamodule, model, trainer = build(cfg)
+    probe = LastCheckpointProbe(tmp_path / "checkpoints" / "last.ckpt")
+    trainer.callbacks.append(probe)
+    trainer.fit(model, datamodule=datamodule)
+    assert probe.epochs_found == [0, 1]  # the epoch each was written in, counted from 0
+    assert final_state(tmp_path / "checkpoints" / "last.ckpt")["epoch"] == 2
+    assert "last.ckpt" in {p.name for p in (tmp_path / "checkpoints").iterdir()}
+    assert not [p for p in (tmp_path / "checkpoints").iterdir() if p.name.startswith("last-v")]
+
+
+def test_ckpt_path_last_resumes_from_the_run_directory(smoke_config, tmp_path):
+    train(smoke_config("trainer.limit_train_batches=2", "trainer.max_epochs=1"))
+    train(smoke_config("trainer.limit_train_batches=2", "trainer.max_epochs=2", "ckpt_path=last"))
+    state = final_state(tmp_path / "checkpoints" / "last.ckpt")
+    assert state["epoch"] == 1 and state["adversarial_state"]["batches_seen"] == 4
