@@ -21,6 +21,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+#: torch.compile's modes
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
 def _positive_number(v: Any) -> bool:
     return _is_number(v) and v > 0
 
@@ -43,6 +51,15 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("width", _int_at_least(1), "an integer >= 1"),
     ("num_workers", _int_at_least(0), "an integer >= 0"),
     ("finite_check_every_n", _int_at_least(1), "an integer >= 1"),
+    ("perf.data_on_device", _is_bool, "true or false"),
+    ("perf.fused_optimizers", _is_bool, "true or false"),
+    ("perf.channels_last", _is_bool, "true or false"),
+    ("perf.compile", _is_bool, "true or false"),
+    (
+        "perf.compile_mode",
+        lambda v: v is None or v in COMPILE_MODES,
+        f"null or one of {', '.join(COMPILE_MODES)}",
+    ),
     ("image_size", lambda v: v is None or _int_at_least(8)(v), "an integer >= 8"),
     (
         "trainer.max_epochs",
