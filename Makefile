@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EXPERIMENT ?= dcgan_mnist
 ARGS ?=
 PYTEST_ARGS ?=
 
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 train: $(STAMP)
-	$(BIN)/python -m gan_experiments.train $(ARGS)
+	$(BIN)/python -m gan_experiments.train experiment=$(EXPERIMENT) $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
