@@ -81,3 +81,24 @@ def test_spectral_norm_wraps_every_discriminator_layer(smoke_config):
     _, model, _ = build(smoke_config("model.d_spectral_norm=true"))
     layers = [m for m in model.discriminator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
     assert layers and all(hasattr(m, "parametrizations") for m in layers)
+
+
+@pytest.mark.parametrize(
+    ("experiment", "model_class", "ema"),
+    [
+        ("dcgan_mnist", "GAN", True),
+        ("gan_mnist", "GAN", False),
+        ("lsgan_mnist", "GAN", False),
+        ("cgan_mnist", "ConditionalGAN", False),
+    ],
+)
+def test_mnist_presets_compose_and_train(smoke_config, tmp_path, experiment, model_class, ema):
+    """The presets (`make train` runs dcgan_mnist) train end to end; debug=smoke only shrinks them."""
+    from gan_experiments.checkpoints import load_model
+
+    cfg = smoke_config(f"experiment={experiment}")
+    assert cfg.trainer.max_epochs == 1 and cfg.data.image_size == 32
+    train(cfg)
+    model, _ = load_model(tmp_path / "checkpoints" / "last.ckpt")
+    assert type(model).__name__ == model_class
+    assert (model.generator_ema is not None) == ema
