@@ -8,11 +8,10 @@ from typing import Any, Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
-from torch.optim.swa_utils import AveragedModel
 
 from gan_experiments.losses import AdversarialLoss
 from gan_experiments.models.base import AdversarialModule, LossAndLogs, OptimizerFactory, SchedulerFactory
-from gan_experiments.models.ema import warmup_ema_multi_avg_fn
+from gan_experiments.models.ema import WarmupEMA
 from gan_experiments.networks.init import spectral_normalize
 
 NoisePrior = Literal["normal", "uniform"]
@@ -54,9 +53,7 @@ class GAN(AdversarialModule):
         # a submodule, so it is saved, restored and moved with the model
         self.generator_ema = None
         if ema_decay:
-            self.generator_ema = AveragedModel(
-                generator, multi_avg_fn=warmup_ema_multi_avg_fn(ema_decay), use_buffers=True
-            )
+            self.generator_ema = WarmupEMA(generator, ema_decay)
             self.generator_ema.requires_grad_(False)
         self.image_shape = tuple(image_shape)
         self.z_dim = int(z_dim)
