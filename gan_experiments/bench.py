@@ -219,9 +219,8 @@ def noise_gan_step(
     model: Any, g_opt: torch.optim.Optimizer, d_opt: torch.optim.Optimizer
 ) -> Callable[[Any], None]:
     """The course notebook's loop: z → G(z); D on real and detached fake; G through D; then the EMA of
-    G's weights when the experiment keeps one (the default DCGAN does)."""
+    G's weights when the experiment keeps one (the default DCGAN does), through the module's own hook."""
     generator, discriminator, loss = model.generator, model.discriminator, model.loss
-    generator_ema = getattr(model, "generator_ema", None)
 
     def step(batch: Any) -> None:
         real = batch[0]
@@ -234,8 +233,7 @@ def noise_gan_step(
         loss.g(discriminator(fake)).backward()
         g_opt.step()
         set_requires_grad([discriminator], True)
-        if generator_ema is not None:
-            generator_ema.update_parameters(generator)
+        model.after_generator_step()
 
     return step
 
