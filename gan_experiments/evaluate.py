@@ -61,6 +61,17 @@ TRANSLATION_MEANINGS = {
     "fid": "Inception FID of translations vs targets",
     "fid_a": "Inception FID of B→A translations vs real A",
     "fid_b": "Inception FID of A→B translations vs real B",
+    "digit_accuracy": "MNIST tasks: translations read as their source digit (mean of directions)",
+    "digit_accuracy_a": "MNIST tasks: translations into A read as their source digit",
+    "digit_accuracy_b": "MNIST tasks: translations into B read as their source digit",
+    "core_ink_a": "style statistic of real A (outline ≈ 0.1, thin ≈ 1.9, bold ≈ 10.8)",
+    "core_ink_b": "style statistic of real B",
+    "core_ink_fake_a": "style statistic of the translations into A (→ core_ink_a)",
+    "core_ink_fake_b": "style statistic of the translations into B (→ core_ink_b)",
+    "target_side_a": "translations into A on A's side of the style midpoint",
+    "target_side_b": "translations into B on B's side of the style midpoint",
+    "in_target_range_a": "translations into A within real A's 5–95 % style range (real: 0.90)",
+    "in_target_range_b": "translations into B within real B's 5–95 % style range (real: 0.90)",
 }
 
 

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from gan_experiments.losses import (
     HingeLoss,
@@ -48,11 +49,17 @@ def test_minimax_saturates_where_non_saturating_does_not():
 
 
 def test_least_squares_closed_form():
+    """The official pix2pix/CycleGAN MSE form (no ½): E[(D(x)-1)²] + E[D(G(z))²], E[(D(G(z))-1)²]."""
     loss = LeastSquaresLoss()
-    assert loss.d(ZERO, ZERO).item() == pytest.approx(0.5)
+    assert loss.d(ZERO, ZERO).item() == pytest.approx(1.0)
     assert loss.d(torch.ones(4), torch.zeros(4)).item() == 0.0
-    assert loss.g(ZERO).item() == pytest.approx(0.5)
-    assert loss.g(torch.full((3,), 3.0)).item() == pytest.approx(0.5 * 4)
+    assert loss.g(ZERO).item() == pytest.approx(1.0)
+    assert loss.g(torch.full((3,), 3.0)).item() == pytest.approx(4.0)
+    real, fake = torch.tensor([0.5, 2.0]), torch.tensor([-1.0, 0.25])
+    assert loss.d(real, fake).item() == pytest.approx(
+        (F.mse_loss(real, torch.ones(2)) + F.mse_loss(fake, torch.zeros(2))).item()
+    )
+    assert loss.g(fake).item() == pytest.approx(F.mse_loss(fake, torch.ones(2)).item())
 
 
 def test_hinge_closed_form():

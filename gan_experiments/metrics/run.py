@@ -10,6 +10,8 @@ same number in metrics.json mean exactly the same thing.
   the floor (real training images against the same split); needs the MNIST DataModule.
 - pix2pix: `PairedTranslationMetrics` over the validation batches (L1, PSNR, SSIM, Inception FID/KID).
 - CycleGAN: `UnpairedTranslationMetrics` over the validation batches (cycle L1, Inception FID/KID).
+- Both on the MNIST translation tasks (data=mnist_outlines / mnist_strokes) also get
+  `DigitTranslationMetrics`: digit accuracy of the translations and the style statistic.
 
 Models are always run through `forward` (the EMA generator when `model.ema_decay` is set), in the
 mode the caller put them in (Lightning's validation and `load_model` both use eval mode).
@@ -28,6 +30,8 @@ from lightning.pytorch import LightningDataModule
 from torch import Tensor, nn
 
 from gan_experiments.data.mnist import MNISTDataModule
+from gan_experiments.data.mnist_translation import MNISTTranslationDataModule
+from gan_experiments.metrics.digit_translation import DigitTranslationMetrics
 from gan_experiments.metrics.generative import MNISTGANMetrics, sampling
 from gan_experiments.metrics.image_to_image import PairedTranslationMetrics, UnpairedTranslationMetrics
 from gan_experiments.models.cyclegan import CycleGAN
@@ -123,29 +127,42 @@ class PairedMetrics(RunMetrics):
 
     per_batch = True
 
-    def __init__(self, settings: MetricSettings) -> None:
+    def __init__(self, settings: MetricSettings, digits: DigitTranslationMetrics | None = None) -> None:
         self.metrics = PairedTranslationMetrics(
             inception_weights=settings.inception_weights, seed=settings.seed
         )
+        self.digits = digits
         self.seen: set[str] = set()
 
     def reset(self) -> None:
         self.metrics.reset()
+        if self.digits is not None:
+            self.digits.reset()
         self.seen.clear()
 
     def update(self, model: nn.Module, batch: dict[str, Any]) -> None:
         rows = fresh_rows(batch["A_path"], self.seen)
         if rows:
             device = model_device(model)
-            self.metrics.update(model(_select(batch["A"], rows, device)), _select(batch["B"], rows, device))
+            real_a, real_b = _select(batch["A"], rows, device), _select(batch["B"], rows, device)
+            fake_b = model(real_a)
+            self.metrics.update(fake_b, real_b)
+            if self.digits is not None:
+                self.digits.update_real("a", real_a)
+                self.digits.update_real("b", real_b)
+                self.digits.update_translation("b", fake_b, _select(batch["A_label"], rows, device))
 
     def compute(self, model: nn.Module) -> dict[str, float]:
         scores = self.metrics.compute()
+        if self.digits is not None:
+            scores.update(self.digits.compute())
         self.reset()
         return scores
 
     def to(self, device: str | torch.device) -> PairedMetrics:
         self.metrics.to(device)
+        if self.digits is not None:
+            self.digits.to(device)
         return self
 
 
@@ -154,38 +171,49 @@ class UnpairedMetrics(RunMetrics):
 
     per_batch = True
 
-    def __init__(self, settings: MetricSettings) -> None:
+    def __init__(self, settings: MetricSettings, digits: DigitTranslationMetrics | None = None) -> None:
         self.metrics = UnpairedTranslationMetrics(
             inception_weights=settings.inception_weights, seed=settings.seed
         )
+        self.digits = digits
         self.seen_a: set[str] = set()
         self.seen_b: set[str] = set()
 
     def reset(self) -> None:
         self.metrics.reset()
+        if self.digits is not None:
+            self.digits.reset()
         self.seen_a.clear()
         self.seen_b.clear()
 
     def update(self, model: nn.Module, batch: dict[str, Any]) -> None:
         device = model_device(model)
-        rows_a = fresh_rows(batch["A_path"], self.seen_a)
-        if rows_a:
-            real_a = _select(batch["A"], rows_a, device)
-            fake_b = model(real_a, direction="AtoB")
-            self.metrics.update_a(real_a, fake_b, model(fake_b, direction="BtoA"))
-        rows_b = fresh_rows(batch["B_path"], self.seen_b)
-        if rows_b:
-            real_b = _select(batch["B"], rows_b, device)
-            fake_a = model(real_b, direction="BtoA")
-            self.metrics.update_b(real_b, fake_a, model(fake_a, direction="AtoB"))
+        for source, target, direction, back, seen in (
+            ("A", "b", "AtoB", "BtoA", self.seen_a),
+            ("B", "a", "BtoA", "AtoB", self.seen_b),
+        ):
+            rows = fresh_rows(batch[f"{source}_path"], seen)
+            if not rows:
+                continue
+            real = _select(batch[source], rows, device)
+            fake = model(real, direction=direction)
+            update = self.metrics.update_a if source == "A" else self.metrics.update_b
+            update(real, fake, model(fake, direction=back))
+            if self.digits is not None:
+                self.digits.update_real(source.lower(), real)
+                self.digits.update_translation(target, fake, _select(batch[f"{source}_label"], rows, device))
 
     def compute(self, model: nn.Module) -> dict[str, float]:
         scores = self.metrics.compute()
+        if self.digits is not None:
+            scores.update(self.digits.compute())
         self.reset()
         return scores
 
     def to(self, device: str | torch.device) -> UnpairedMetrics:
         self.metrics.to(device)
+        if self.digits is not None:
+            self.digits.to(device)
         return self
 
 
@@ -203,10 +231,11 @@ def metrics_for(
     """
     device = torch.device(device)
     with torch.random.fork_rng(devices=[]):
+        digits = DigitTranslationMetrics() if isinstance(datamodule, MNISTTranslationDataModule) else None
         if isinstance(model, Pix2Pix):
-            return PairedMetrics(settings).to(device)
+            return PairedMetrics(settings, digits).to(device)
         if isinstance(model, CycleGAN):
-            return UnpairedMetrics(settings).to(device)
+            return UnpairedMetrics(settings, digits).to(device)
         if isinstance(model, GAN):
             if isinstance(datamodule, MNISTDataModule):
                 return NoiseModelMetrics(datamodule, settings, device)

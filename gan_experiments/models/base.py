@@ -27,6 +27,7 @@ from torch.utils._pytree import tree_map
 from gan_experiments.errors import NonFiniteLossError
 from gan_experiments.losses import AdversarialLoss
 from gan_experiments.models.performance import Performance, apply_to_networks
+from gan_experiments.networks.norm import refuse_batch_norm
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], LRScheduler]
@@ -81,6 +82,16 @@ class AdversarialModule(LightningModule):
     def trained_networks(self) -> list[nn.Module]:
         """The networks the optimizers train (what `perf` compiles and converts to channels_last)."""
         return [self.generator, self.discriminator]
+
+    def discriminator_networks(self) -> list[nn.Module]:
+        """The critics (what a gradient penalty constrains)."""
+        return [self.discriminator]
+
+    def check_critics(self) -> None:
+        """Subclasses call this once their networks exist: a per-sample gradient penalty and
+        BatchNorm in a critic are refused together (networks.norm.refuse_batch_norm)."""
+        if self.loss.penalizes_gradient:
+            refuse_batch_norm(self.loss.name, self.discriminator_networks())
 
     def prepare_batch(self, batch: Any) -> Any:
         """Turn the DataLoader's batch into what `generate` and the losses read."""

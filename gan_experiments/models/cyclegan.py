@@ -66,6 +66,7 @@ class CycleGAN(TranslationModule):
         self.lambda_a, self.lambda_b, self.lambda_identity = lambda_a, lambda_b, lambda_identity
         self.lambda_gan, self.d_loss_weight = lambda_gan, d_loss_weight
         self.pool_a, self.pool_b = ImagePool(pool_size, seed), ImagePool(pool_size, seed + 1)
+        self.check_critics()
 
     def generator_parameters(self) -> Iterator[nn.Parameter]:
         return itertools.chain(self.generator_ab.parameters(), self.generator_ba.parameters())
@@ -75,6 +76,9 @@ class CycleGAN(TranslationModule):
 
     def trained_networks(self) -> list[nn.Module]:
         return [self.generator_ab, self.generator_ba, self.discriminator_a, self.discriminator_b]
+
+    def discriminator_networks(self) -> list[nn.Module]:
+        return [self.discriminator_a, self.discriminator_b]
 
     def forward(self, x: Tensor, direction: str = "AtoB") -> Tensor:
         if direction not in ("AtoB", "BtoA"):
@@ -107,29 +111,16 @@ class CycleGAN(TranslationModule):
             logs |= {"loss/g_identity_a": identity_a, "loss/g_identity_b": identity_b}
         return loss, logs
 
-    def _discriminator_terms(self, domain: str, critic: nn.Module, real: Tensor, fake: Tensor) -> LossAndLogs:
-        real_logits, fake_logits = critic(real), critic(fake)
-        d_real, d_fake = self.loss.d_real(real_logits), self.loss.d_fake(fake_logits)
-        loss = self.d_loss_weight * (d_real + d_fake)
-        logs = {
-            f"loss/d_{domain}_real": d_real,
-            f"loss/d_{domain}_fake": d_fake,
-            f"d/{domain}_real": self.loss.d_output(real_logits).mean(),
-            f"d/{domain}_fake": self.loss.d_output(fake_logits).mean(),
-        }
-        penalty = self.loss.penalty(critic, real, fake, generator=self.noise_rng)
-        if penalty is not None:
-            logs[f"loss/d_{domain}_penalty"] = penalty
-            loss = loss + penalty
-        return loss, logs
-
     def discriminator_loss(self, batch: dict[str, Any], fakes: CycleFakes) -> LossAndLogs:
-        loss_a, logs_a = self._discriminator_terms(
-            "a", self.discriminator_a, batch["A"], self.pool_a.query(fakes.fake_a)
-        )
-        loss_b, logs_b = self._discriminator_terms(
-            "b", self.discriminator_b, batch["B"], self.pool_b.query(fakes.fake_b)
-        )
+        objective = self.loss.discriminator_objective
+        loss_a, logs_a = objective(
+            self.discriminator_a, batch["A"], self.pool_a.query(fakes.fake_a), self.d_loss_weight,
+            domain="a", generator=self.noise_rng,
+        )  # fmt: skip
+        loss_b, logs_b = objective(
+            self.discriminator_b, batch["B"], self.pool_b.query(fakes.fake_b), self.d_loss_weight,
+            domain="b", generator=self.noise_rng,
+        )  # fmt: skip
         return loss_a + loss_b, {**logs_a, **logs_b}
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:

@@ -58,6 +58,7 @@ class GAN(AdversarialModule):
         self.image_shape = tuple(image_shape)
         self.z_dim = int(z_dim)
         self.noise = noise
+        self.check_critics()
 
     @property
     def sampler(self) -> nn.Module:
@@ -112,24 +113,10 @@ class GAN(AdversarialModule):
         """D as a function of images alone (conditioned on the batch where the model needs it)."""
         return self.discriminator
 
-    def _d_terms(self, real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        d_real, d_fake = self.loss.d_real(real_logits), self.loss.d_fake(fake_logits)
-        logs = {
-            "loss/d_real": d_real,
-            "loss/d_fake": d_fake,
-            "d/real": self.loss.d_output(real_logits).mean(),
-            "d/fake": self.loss.d_output(fake_logits).mean(),
-        }
-        return d_real + d_fake, logs
-
     def discriminator_loss(self, batch: LabeledImages, fake: Tensor) -> LossAndLogs:
-        critic = self.critic(batch)
-        loss, logs = self._d_terms(critic(batch.real), critic(fake))
-        penalty = self.loss.penalty(critic, batch.real, fake, generator=self.noise_rng)
-        if penalty is not None:
-            logs["loss/d_penalty"] = penalty
-            loss = loss + penalty
-        return loss, logs
+        return self.loss.discriminator_objective(
+            self.critic(batch), batch.real, fake, generator=self.noise_rng
+        )
 
     def generator_loss(self, batch: LabeledImages, fake: Tensor) -> LossAndLogs:
         return self.loss.g(self.critic(batch)(fake)), {}
@@ -142,8 +129,9 @@ class GAN(AdversarialModule):
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         """D on held-out real images vs fresh fakes: D(val) drifting from D(train) means D memorizes."""
         batch = self.prepare_batch(batch)
-        critic = self.critic(batch)
         fake = self.generate(batch, self._val_rng)
-        d_loss, terms = self._d_terms(critic(batch.real), critic(fake))
+        d_loss, terms = self.loss.discriminator_objective(
+            self.critic(batch), batch.real, fake, with_penalty=False
+        )
         logs = {"val/loss_d": d_loss, "val/d_real": terms["d/real"], "val/d_fake": terms["d/fake"]}
         self.log_dict(logs, on_epoch=True, batch_size=batch.real.shape[0], sync_dist=True)

@@ -38,6 +38,7 @@ class Pix2Pix(TranslationModule):
         self.discriminator = discriminator(in_channels=in_channels + out_channels)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.lambda_l1, self.lambda_gan, self.d_loss_weight = lambda_l1, lambda_gan, d_loss_weight
+        self.check_critics()
 
     def forward(self, a: Tensor) -> Tensor:
         return self.generator(a)
@@ -50,21 +51,9 @@ class Pix2Pix(TranslationModule):
         return lambda b: self.discriminator(torch.cat([a, b], dim=1))
 
     def discriminator_loss(self, batch: dict[str, Any], fake_b: Tensor) -> LossAndLogs:
-        critic = self.critic(batch["A"])
-        real_logits, fake_logits = critic(batch["B"]), critic(fake_b)
-        d_real, d_fake = self.loss.d_real(real_logits), self.loss.d_fake(fake_logits)
-        loss = self.d_loss_weight * (d_real + d_fake)
-        logs = {
-            "loss/d_real": d_real,
-            "loss/d_fake": d_fake,
-            "d/real": self.loss.d_output(real_logits).mean(),
-            "d/fake": self.loss.d_output(fake_logits).mean(),
-        }
-        penalty = self.loss.penalty(critic, batch["B"], fake_b, generator=self.noise_rng)
-        if penalty is not None:
-            logs["loss/d_penalty"] = penalty
-            loss = loss + penalty
-        return loss, logs
+        return self.loss.discriminator_objective(
+            self.critic(batch["A"]), batch["B"], fake_b, self.d_loss_weight, generator=self.noise_rng
+        )
 
     def generator_loss(self, batch: dict[str, Any], fake_b: Tensor) -> LossAndLogs:
         adversarial = self.loss.g(self.critic(batch["A"])(fake_b))

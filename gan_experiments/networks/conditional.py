@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from gan_experiments.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_experiments.networks.lsgan import LSGANDiscriminator, LSGANGenerator
 from gan_experiments.networks.mlp import MLPDiscriminator, MLPGenerator
+from gan_experiments.networks.norm import NormKind
 
 Backbone = Literal["mlp", "dcgan", "lsgan"]
 LabelEncoding = Literal["embedding", "onehot"]
@@ -72,7 +73,10 @@ class ConditionalGenerator(nn.Module):
 
 
 class ConditionalDiscriminator(nn.Module):
-    """D(x, y): the label code is appended to the flattened image (mlp) or as extra channels (conv)."""
+    """D(x, y): the label code is appended to the flattened image (mlp) or as extra channels (conv).
+
+    `norm` is the backbone's (null: the backbone's own default, BatchNorm for dcgan); a critic trained
+    with a gradient penalty needs a per-sample one (layer) or none."""
 
     def __init__(
         self,
@@ -82,6 +86,7 @@ class ConditionalDiscriminator(nn.Module):
         width: int = 64,
         label_encoding: LabelEncoding = "embedding",
         label_dim: int | None = None,
+        norm: NormKind | None = None,
     ) -> None:
         super().__init__()
         self.labels = LabelEncoder(num_classes, label_encoding, label_dim)
@@ -91,7 +96,8 @@ class ConditionalDiscriminator(nn.Module):
             in_shape: tuple[int, ...] = (channels * height * width_px + self.labels.dim,)
         else:
             in_shape = (channels + self.labels.dim, height, width_px)
-        self.net = _backbone(DISCRIMINATORS, backbone)(image_shape=in_shape, width=width)
+        options = {} if norm is None else {"norm": norm}
+        self.net = _backbone(DISCRIMINATORS, backbone)(image_shape=in_shape, width=width, **options)
 
     def forward(self, x: Tensor, labels: Tensor) -> Tensor:
         code = self.labels(labels).to(x.dtype)

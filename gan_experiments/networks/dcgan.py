@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from gan_experiments.networks.init import init_weights
+from gan_experiments.networks.norm import NormKind, conv_bias, norm_layer
 
 
 def dcgan_layout(image_size: int) -> tuple[int, int]:
@@ -54,10 +55,23 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """image → ×½ per stage (no BatchNorm on the first) → base×base → one logit per image."""
+    """image → ×½ per stage (no norm on the first) → base×base → one logit per image.
 
-    def __init__(self, image_shape: Sequence[int], width: int = 64, batch_norm: bool = True) -> None:
+    `norm=batch` is the paper's; a critic trained with a gradient penalty needs a per-sample one
+    (`layer`, `instance`) or none. `batch_norm` is the option's former spelling (true → batch,
+    false → none), kept so that configs and checkpoints that use it still build."""
+
+    def __init__(
+        self,
+        image_shape: Sequence[int],
+        width: int = 64,
+        norm: NormKind = "batch",
+        batch_norm: bool | None = None,
+    ) -> None:
         super().__init__()
+        if batch_norm is not None:
+            norm = "batch" if batch_norm else "none"
+        make_norm = norm_layer(norm)
         channels, height, width_px = image_shape
         if height != width_px:
             raise ValueError(f"DCGAN expects square images, got {height}x{width_px}")
@@ -65,9 +79,9 @@ class DCGANDiscriminator(nn.Module):
         widths = [width * 2**i for i in range(stages)]
         layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for n_in, n_out in itertools.pairwise(widths):
-            layers.append(nn.Conv2d(n_in, n_out, 4, 2, 1, bias=not batch_norm))
-            if batch_norm:
-                layers.append(nn.BatchNorm2d(n_out))
+            layers.append(nn.Conv2d(n_in, n_out, 4, 2, 1, bias=conv_bias(norm)))
+            if norm != "none":  # no placeholder: layer indices (checkpoint keys) stay as before
+                layers.append(make_norm(n_out))
             layers.append(nn.LeakyReLU(0.2, True))
         layers.append(nn.Conv2d(widths[-1], 1, base, 1, 0))
         self.body = nn.Sequential(*layers)
