@@ -1,10 +1,15 @@
 """GAN experiments on PyTorch Lightning and Hydra."""
 
 import os
+import time
 
 from omegaconf import OmegaConf
 
 __version__ = "0.1.0"
+
+#: wall-clock time when the package was first imported: the start of a `python -m gan_experiments.…`
+#: command for the time-to-quality figures (callbacks.quality_bar)
+LAUNCHED_AT = time.time()
 
 # `${cwd:}` in configs: where the command was started. Unlike `${hydra:runtime.cwd}` it also resolves
 # while Hydra computes a sweep directory, before the job's HydraConfig exists.

@@ -85,6 +85,9 @@ class Sizes:
     warmup: int
     tiny: bool
     batch_size: int | None
+    #: extra Hydra overrides for every run (e.g. trainer.precision=bf16-mixed, model.generator.width=32);
+    #: trainer.* ones change (b) and (c) only, since the reference loop runs no Trainer
+    overrides: tuple[str, ...] = ()
 
     @property
     def batches(self) -> int:
@@ -142,6 +145,7 @@ def bench_config(
         overrides += ["model.generator.width=8", "model.discriminator.width=8"]
         if model in ("gan", "dcgan"):
             overrides += ["data.image_size=32"]
+    overrides += list(sizes.overrides)
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="train", overrides=overrides)
@@ -371,6 +375,8 @@ def run_isolated(model: str, variant: str, data_root: Path, args: argparse.Names
     ]  # fmt: skip
     command += ["--tiny"] if args.tiny else []
     command += ["--batch-size", str(args.batch_size)] if args.batch_size else []
+    for override in args.override:
+        command += ["--override", override]
     done = subprocess.run(command, capture_output=True, text=True)
     for line in done.stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
@@ -420,6 +426,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="auto (cuda when available), cuda or cpu")
     parser.add_argument("--batch-size", type=int, default=None, help="default: 128 MNIST, 1 image-to-image")
     parser.add_argument("--tiny", action="store_true", help="width 8, 32 px, batch 4/1: a quick CPU check")
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        help="a Hydra override for every run, repeatable (e.g. --override trainer.precision=bf16-mixed)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements here")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--data-root", type=Path, default=None, help=argparse.SUPPRESS)
@@ -446,7 +458,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> list[Measurement]:
     args = parse_args(argv)
-    sizes = Sizes(args.steps, args.warmup, args.tiny, args.batch_size)
+    sizes = Sizes(args.steps, args.warmup, args.tiny, args.batch_size, tuple(args.override))
     if args.worker:
         model, variant = args.worker.split(":")
         result = measure(model, variant, args.data_root, sizes, args.device)
@@ -466,7 +478,8 @@ def main(argv: Sequence[str] | None = None) -> list[Measurement]:
                     failures[f"{model}/{variant}"] = outcome
                     print(f"{model}/{variant}: failed: {outcome}", flush=True)
     print()
-    print(f"device {args.device}, {args.steps} timed steps after {args.warmup} warmup steps, fp32")
+    extra = f", overrides: {' '.join(args.override)}" if args.override else ", fp32"
+    print(f"device {args.device}, {args.steps} timed steps after {args.warmup} warmup steps{extra}")
     print(table(results, failures))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results] + [{"failed": failures}], indent=2))

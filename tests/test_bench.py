@@ -70,11 +70,14 @@ def bench_data(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("model", ["gan", "dcgan", "pix2pix", "cyclegan"])
 def test_reference_step_trains_exactly_like_the_module(model, bench_data, tmp_path):
     """One reference step and one module step from the same weights, noise and batch: same weights.
-    (pix2pix without dropout, whose masks would differ; CycleGAN's pools pass the first fakes through.)"""
+    (pix2pix's G and the MLP GAN's D without dropout, whose masks would differ; CycleGAN's pools pass
+    the first fakes through.)"""
     sizes = bench.Sizes(steps=1, warmup=1, tiny=True, batch_size=None)
     cfg = bench.bench_config(model, "trainer", bench_data, sizes, "cpu", tmp_path)
     if model == "pix2pix":
         cfg.model.generator.dropout = 0.0
+    if model == "gan":
+        cfg.model.discriminator.dropout = 0.0
     datamodule, module, trainer = build(cfg)
     trainer.limit_train_batches = 1
     reference_module = build(cfg)[1]

@@ -141,8 +141,8 @@ class MNISTTranslationDataModule(LightningDataModule):
     """`data=mnist_outlines` (paired, pix2pix) or `data=mnist_strokes` (unpaired, CycleGAN).
 
     Reads MNIST through `MNISTDataModule` (same files, same download or offline message). Training
-    uses MNIST's training images (the 55k of MNISTDataModule's train split); evaluation the first
-    `eval_size` test images per domain (disjoint halves of the test set for the unpaired task).
+    uses all 60k training images (for the unpaired task each domain its own half); evaluation the
+    first `eval_size` test images per domain (disjoint halves of the test set for the unpaired task).
     """
 
     num_classes = None  # the translation models need no labels; the metrics read A_label/B_label
@@ -177,7 +177,12 @@ class MNISTTranslationDataModule(LightningDataModule):
         self.num_workers = num_workers
         self.seed = seed
         self.mnist = MNISTDataModule(
-            data_dir=data_dir, image_size=IMAGE_SIZE, resize_mode="pad", download=download, seed=seed
+            data_dir=data_dir,
+            image_size=IMAGE_SIZE,
+            resize_mode="pad",
+            val_size=0,
+            download=download,
+            seed=seed,
         )
         self.train_set: MNISTTranslationDataset | None = None
         self.val_set: MNISTTranslationDataset | None = None

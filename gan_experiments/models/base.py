@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -71,6 +72,7 @@ class AdversarialModule(LightningModule):
         self._noise_rng: torch.Generator | None = None
         self._restored_rng_state: Tensor | None = None
         self._unchecked_losses: dict[str, Tensor] = {}
+        self._has_dropout: bool | None = None
 
     # ---------------------------------------------------------------- what subclasses provide
     def generator_parameters(self) -> Iterator[nn.Parameter]:
@@ -138,6 +140,10 @@ class AdversarialModule(LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> None:
         if self.performance.uses_cuda_graphs(self.device):
             torch.compiler.cudagraph_mark_step_begin()  # a new step: last step's graph outputs may be reused
+        with self.seeded_stochastic_layers():
+            self._training_step(batch)
+
+    def _training_step(self, batch: Any) -> None:
         batch = self.prepare_batch(batch)
         update_g = self.batches_seen % self.d_steps == 0
         with torch.set_grad_enabled(update_g):  # D-only steps need no graph through G
@@ -151,6 +157,30 @@ class AdversarialModule(LightningModule):
         self.batches_seen += 1
         if self.batches_seen % self.performance.finite_check_every_n == 0:
             self._raise_if_any_was_not_finite()
+
+    @contextmanager
+    def seeded_stochastic_layers(self) -> Iterator[None]:
+        """Dropout draws its masks from torch's global RNG, which no checkpoint restores and which data
+        loading also draws from. For networks with dropout, that RNG is seeded for each step from
+        (seed, rank, batch counter) and put back as it was afterwards, so the masks of a resumed run
+        are those of an uninterrupted one. Networks without dropout leave the global RNG alone."""
+        if self._has_dropout is None:
+            self._has_dropout = any(
+                isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0
+                for network in self.trained_networks()
+                for m in network.modules()
+            )
+        if not self._has_dropout:
+            yield
+            return
+        seed = (self.seed * 1_000_003 + self.global_rank * 7_919 + self.batches_seen) % 2**63
+        cuda = self.device.type == "cuda"
+        with torch.random.fork_rng(devices=[self.device] if cuda else []):
+            torch.default_generator.manual_seed(seed)
+            if cuda:
+                index = self.device.index if self.device.index is not None else torch.cuda.current_device()
+                torch.cuda.default_generators[index].manual_seed(seed)
+            yield
 
     def log_training_scalars(self, logs: dict[str, Tensor], batch_size: int) -> None:
         """Every `log_every_n_steps` batches, one host sync, straight to the loggers at our batch

@@ -1,0 +1,215 @@
+"""`python -m gan_experiments.quality`: train the quality matrix, score every row, write the tables.
+
+    python -m gan_experiments.quality                              # every row, 5 min each on this CPU
+    python -m gan_experiments.quality --only dcgan --budget 15m    # a family, longer
+    python -m gan_experiments.quality --only presets --full        # presets at their full length
+    python -m gan_experiments.quality --device cuda --budget 2m    # a GPU run
+    python -m gan_experiments.quality --tiny                       # the test suite's wiring check
+
+Writes into `--out`: `quality.json` (every metric of every row, updated after each row), `quality.md`
+(the tables of docs/quality.md), `grids/<row>.png` and `rows/<row>/` (each row's run directory:
+config, log, TensorBoard, checkpoints). Rows already in `quality.json` are kept unless `--rerun`, so
+an interrupted matrix continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning
+import torch
+
+from gan_experiments.data.synthetic import write_fake_mnist
+from gan_experiments.metrics.run import MetricSettings
+from gan_experiments.quality import report
+from gan_experiments.quality.rows import Row, matrix, select
+from gan_experiments.quality.run import (
+    Budget,
+    draw_grid,
+    last_lines,
+    load,
+    metric_schedule,
+    parse_duration,
+    progress_of,
+    run_training,
+    score,
+    shown_command,
+    train_command,
+)
+
+DEFAULT_BUDGET = {"cpu": "5m", "cuda": "2m"}
+TIME_TO_QUALITY_CAP = {"cpu": "30m", "cuda": "5m"}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m gan_experiments.quality", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--only", default=None, help="comma-separated row keys or groups (presets, gan, dcgan, translation)"
+    )
+    how_long = parser.add_mutually_exclusive_group()
+    how_long.add_argument(
+        "--budget",
+        default=None,
+        help="wall-clock training per row: 90s, 5m, 1.5h (default 5m on CPU, 2m on CUDA)",
+    )
+    how_long.add_argument("--epochs", type=int, default=None, help="train each row this many epochs instead")
+    how_long.add_argument(
+        "--full", action="store_true", help="each preset's own length (targets at full length)"
+    )
+    parser.add_argument("--device", default="auto", help="auto (cuda when available), cuda or cpu")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="where MNIST is (data/MNIST/raw)")
+    parser.add_argument("--out", type=Path, default=Path("logs/quality"), help="results, tables, grids, runs")
+    parser.add_argument("--num-samples", type=int, default=10_000, help="samples per FID (default 10000)")
+    parser.add_argument(
+        "--time-to-quality",
+        action="store_true",
+        help="seconds from launch to the first checkpoint at the bar (FID ≤ 3 × floor, every digit 7–13 %%); "
+        "default row dcgan_mnist, --budget caps each run (default 30m on CPU, 5m on CUDA)",
+    )
+    parser.add_argument(
+        "--eval-every", type=int, default=500, help="time-to-quality: metrics every N batches (default 500)"
+    )
+    parser.add_argument("--rerun", action="store_true", help="train rows again that quality.json already has")
+    parser.add_argument(
+        "--tiny", action="store_true", help="debug=smoke on synthetic MNIST: checks the wiring only"
+    )
+    args = parser.parse_args(argv)
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.device not in ("cpu", "cuda"):
+        parser.error(f"--device: expected auto, cuda or cpu, got {args.device!r}")
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs: expected an integer >= 1, got {args.epochs}")
+    if args.time_to_quality and (args.full or args.epochs is not None):
+        parser.error("--time-to-quality runs until the bar is met; cap it with --budget, not --full/--epochs")
+    if args.eval_every < 1:
+        parser.error(f"--eval-every: expected an integer >= 1, got {args.eval_every}")
+    if args.time_to_quality and args.only is None:
+        args.only = "dcgan_mnist"
+    try:
+        args.rows = select(matrix(), args.only)
+        if args.tiny:
+            args.budget_ = Budget(epochs=1)
+        elif args.full:
+            args.budget_ = Budget()
+        elif args.epochs is not None:
+            args.budget_ = Budget(epochs=args.epochs)
+        else:
+            defaults = TIME_TO_QUALITY_CAP if args.time_to_quality else DEFAULT_BUDGET
+            args.budget_ = Budget(seconds=parse_duration(args.budget or defaults[args.device]))
+    except ValueError as error:
+        parser.error(str(error))
+    if args.tiny:
+        args.num_samples = min(args.num_samples, 64)
+    return args
+
+
+def device_name(device: str) -> str:
+    if device == "cuda":
+        return torch.cuda.get_device_name()
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def common_overrides(row: Row, args: argparse.Namespace) -> list[str]:
+    """Where the data is, which accelerator, no live progress bar (each row logs to a file)."""
+    accelerator = "gpu" if args.device == "cuda" else "cpu"
+    overrides = [
+        f"data.data_dir={args.data_dir}",
+        f"trainer.accelerator={accelerator}",
+        "callbacks.progress_bar=null",
+        "++trainer.enable_progress_bar=false",
+    ]
+    if args.tiny:
+        small = "data.eval_size=16" if row.kind in ("paired", "unpaired") else "data.val_size=32"
+        overrides += ["debug=smoke", "data.download=false", small]
+    return overrides
+
+
+def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dict[str, Any]:
+    run_dir = args.out / "rows" / row.key
+    eval_every = args.eval_every if args.time_to_quality else None
+    extra = [*common_overrides(row, args), *metric_schedule(args.budget_, eval_every, args.num_samples)]
+    command = train_command(row, run_dir, args.budget_, extra, cpu=args.device == "cpu")
+    entry: dict[str, Any] = {
+        "title": row.title, "group": row.group, "kind": row.kind, "command": shown_command(command),
+        "budget": args.budget_.describe(), "run_dir": str(run_dir),
+    }  # fmt: skip
+    print(f"[{row.key}] {entry['command']}", flush=True)
+    seconds, status = run_training(command, run_dir / "train.out")
+    entry["train_minutes"] = round(seconds / 60, 2)
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    bar = run_dir / "checkpoints" / "bar.json"
+    if args.time_to_quality and bar.is_file():
+        entry["bar"] = json.loads(bar.read_text())
+        entry["seconds_to_bar"] = entry["bar"]["seconds_since_launch"]
+        checkpoint = checkpoint.with_name("bar.ckpt")
+        print(f"[{row.key}] bar met {entry['seconds_to_bar']:.0f} s after launch", flush=True)
+    elif args.time_to_quality:
+        entry["seconds_to_bar"] = None
+        print(f"[{row.key}] bar not met within {args.budget_.describe()}", flush=True)
+    if status != 0 or not checkpoint.is_file():
+        entry["status"] = f"exit status {status}: {last_lines(run_dir / 'train.out')}"
+        print(f"[{row.key}] failed: {entry['status']}", flush=True)
+        return entry
+    device = torch.device(args.device)
+    model, datamodule = load(checkpoint, device)
+    entry.update(progress_of(checkpoint))
+    scores = score(model, datamodule, settings, device)
+    entry["metrics"] = scores
+    targets = row.full_targets if args.budget_.full else row.targets
+    entry["targets"] = [{"text": t.text, "met": t.met(scores)} for t in targets]
+    grid = draw_grid(model, datamodule, args.out / "grids" / f"{row.key}.png")
+    entry["grid"] = str(grid.relative_to(args.out))
+    entry["status"] = "ok"
+    print(f"[{row.key}] {report.summary(entry)}", flush=True)
+    return entry
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="gan-quality-") as scratch:
+        if args.tiny:
+            args.data_dir = write_fake_mnist(Path(scratch) / "mnist")
+        settings = MetricSettings(num_samples=args.num_samples, batch_size=500)
+        results = report.load_results(args.out)
+        given = list(argv) if argv is not None else sys.argv[1:]
+        results["settings"] = {
+            "command": " ".join(["python -m gan_experiments.quality", *given]),
+            "budget": args.budget_.describe(),
+            "device": device_name(args.device),
+            "num_samples": args.num_samples,
+            "torch": torch.__version__,
+            "lightning": lightning.__version__,
+        }  # fmt: skip
+        for row in args.rows:
+            if (
+                row.key in results["rows"]
+                and results["rows"][row.key].get("status") == "ok"
+                and not args.rerun
+            ):
+                print(f"[{row.key}] kept from {args.out / report.RESULTS_FILE} (--rerun trains it again)")
+                continue
+            results["rows"][row.key] = run_row(row, args, settings)
+            report.save_results(args.out, results)
+            report.write_table(args.out, results)
+    report.save_results(args.out, results)
+    table = report.write_table(args.out, results)
+    print(f"results: {args.out / report.RESULTS_FILE}, table: {table}")
+    failed = [row.key for row in args.rows if results["rows"][row.key].get("status") != "ok"]
+    if failed:
+        print(f"failed rows: {', '.join(failed)}", file=sys.stderr)
+        sys.exit(1)
+    return results
+
+
+if __name__ == "__main__":
+    main()

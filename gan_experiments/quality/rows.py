@@ -1,0 +1,138 @@
+"""The rows of the quality matrix: what is trained (the command-line overrides a user would type) and
+the targets each row is held to.
+
+Rows are built from the CLI's own config names, so "dcgan × hinge" is exactly
+`python -m gan_experiments.train experiment=dcgan_mnist loss=hinge`: the preset's data and sampling
+settings (32 px, EMA of G) with the loss's recipe (its optimizer defaults, see conf/loss/*.yaml).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["noise", "conditional", "paired", "unpaired"]
+Scores = dict[str, float]
+
+LOSSES = ("bce", "minimax", "lsgan", "hinge", "wgan_gp")
+#: the loss each noise preset brings (its row is that family's row for this loss)
+PRESET_LOSS = {"gan_mnist": "bce", "dcgan_mnist": "bce"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One bar a row must clear, with the words the table prints for it."""
+
+    text: str
+    check: Callable[[Scores], bool]
+
+    def met(self, scores: Scores) -> bool | None:
+        """True/False, or None when a metric it needs was not measured."""
+        try:
+            return bool(self.check(scores))
+        except KeyError:
+            return None
+
+
+def fid_within(times: float) -> Target:
+    return Target(f"FID ≤ {times:g} × floor", lambda s: s["fid"] <= times * s["fid_floor"])
+
+
+def rarest_digit_at_least(share: float) -> Target:
+    return Target(f"no digit under {share:.0%}", lambda s: s["coverage_min"] >= share)
+
+
+def every_digit_between(low: float, high: float) -> Target:
+    return Target(
+        f"every digit {low:.0%}–{high:.0%}", lambda s: s["coverage_min"] >= low and s["coverage_max"] <= high
+    )
+
+
+def at_least(key: str, value: float, text: str) -> Target:
+    return Target(text, lambda s: s[key] >= value)
+
+
+#: at each preset's full length (`--full`): the bar of docs/results.md
+FULL_LENGTH_NOISE = (fid_within(3), every_digit_between(0.07, 0.13))
+FULL_LENGTH_CONDITIONAL = (*FULL_LENGTH_NOISE, at_least("label_accuracy", 0.98, "label accuracy ≥ 98 %"))
+#: within the matrix budget
+BUDGET_DCGAN = (fid_within(10), rarest_digit_at_least(0.05))
+BUDGET_GAN = (rarest_digit_at_least(0.03),)
+BUDGET_PIX2PIX = (at_least("digit_accuracy", 0.95, "digit read in ≥ 95 %"),)
+BUDGET_CYCLEGAN = (
+    at_least("digit_accuracy", 0.90, "digit read in ≥ 90 %"),
+    Target(
+        "≥ 90 % on the target side of core ink (both ways)",
+        lambda s: min(s["target_side_a"], s["target_side_b"]) >= 0.9,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One training of the matrix. `key` selects it (`--only`), `group` selects a family."""
+
+    key: str
+    title: str
+    group: str
+    kind: Kind
+    overrides: tuple[str, ...]
+    targets: tuple[Target, ...] = ()
+    full_targets: tuple[Target, ...] = ()
+    #: extra overrides of the CPU mode only (smaller networks where the paper's do not fit the budget)
+    cpu_overrides: tuple[str, ...] = field(default=())
+
+    def command(self, cpu: bool) -> list[str]:
+        return [*self.overrides, *(self.cpu_overrides if cpu else ())]
+
+
+def _noise_preset(name: str, kind: Kind = "noise", targets: Sequence[Target] = ()) -> Row:
+    full = FULL_LENGTH_CONDITIONAL if kind == "conditional" else FULL_LENGTH_NOISE
+    return Row(name, f"`{name}`", "presets", kind, (f"experiment={name}",), tuple(targets), full)
+
+
+def _family_row(family: str, preset: str, loss: str, targets: Sequence[Target]) -> Row:
+    return Row(
+        f"{family}-{loss}", f"{family} × {loss}", family, "noise",
+        (f"experiment={preset}", f"loss={loss}"), tuple(targets),
+    )  # fmt: skip
+
+
+def matrix() -> list[Row]:
+    """Every row, in the order of the table: presets, gan × loss, dcgan × loss, translation."""
+    rows = [
+        _noise_preset("gan_mnist", targets=BUDGET_GAN),
+        _noise_preset("gan_mnist_assignment"),
+        _noise_preset("dcgan_mnist", targets=BUDGET_DCGAN),
+        _noise_preset("lsgan_mnist"),
+        _noise_preset("cgan_mnist", kind="conditional"),
+    ]
+    for family, preset, targets in (("gan", "gan_mnist", BUDGET_GAN), ("dcgan", "dcgan_mnist", BUDGET_DCGAN)):
+        # the preset's own loss is its row above (same command), not repeated here
+        rows += [_family_row(family, preset, loss, targets) for loss in LOSSES if loss != PRESET_LOSS[preset]]
+    rows += [
+        Row(
+            "pix2pix-mnist_outlines", "pix2pix: outline → digit", "translation", "paired",
+            ("experiment=pix2pix_mnist_outlines",), BUDGET_PIX2PIX,
+        ),
+        Row(
+            "cyclegan-mnist_strokes", "CycleGAN: thin ↔ bold", "translation", "unpaired",
+            ("experiment=cyclegan_mnist_strokes",), BUDGET_CYCLEGAN,
+        ),
+    ]  # fmt: skip
+    return rows
+
+
+def select(rows: list[Row], only: str | None) -> list[Row]:
+    """`--only`: comma-separated row keys or groups (presets, gan, dcgan, translation)."""
+    if not only:
+        return rows
+    wanted = [name.strip() for name in only.split(",") if name.strip()]
+    known = {row.key for row in rows} | {row.group for row in rows}
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise ValueError(
+            f"--only: unknown {', '.join(unknown)}; expected row keys or groups: {', '.join(sorted(known))}"
+        )
+    return [row for row in rows if row.key in wanted or row.group in wanted]
