@@ -56,6 +56,22 @@ def assert_same_names_and_close(a, b, exact: bool, **tolerances) -> None:
             torch.testing.assert_close(a[key], b[key], msg=key, **tolerances)
 
 
+def assert_trained_the_same(start, a, b, share: float = 0.01) -> None:
+    """`a` and `b` trained from the same `start`: each weight tensor of `b` is within `share` of the
+    distance training moved it in `a`. Elementwise tolerances do not fit Adam: its update is about
+    lr·sign(g), so a rounding-level difference in a gradient near zero (another kernel, another memory
+    layout) moves that one weight by up to 2·lr, while a different computation moves all of them."""
+    assert list(a) == list(b)
+    for key in a:
+        if not torch.is_floating_point(a[key]):
+            assert torch.equal(a[key], b[key]), key
+            continue
+        moved = (a[key] - start[key]).norm()
+        assert moved > 0, f"{key} did not train"
+        difference = (a[key] - b[key]).norm()
+        assert difference <= share * moved, f"{key}: differs by {difference:.3g}, trained by {moved:.3g}"
+
+
 # ---------------------------------------------------------------- data on device
 
 
@@ -107,7 +123,8 @@ def test_fused_optimizers_and_channels_last_train_the_same(smoke_config, tmp_pat
     assert all(opt.optimizer.defaults.get("fused") for opt in model.optimizers())
     for network in model.trained_networks():
         assert all(w.is_contiguous(memory_format=torch.channels_last) for w in conv_weights(network))
-    assert_same_names_and_close(plain, fast, exact=False, rtol=1e-4, atol=1e-6)
+    start = build(smoke_config(*QUIET, *DCGAN))[1].state_dict()
+    assert_trained_the_same(start, plain, fast)
 
 
 def test_fused_option_reaches_the_optimizers(smoke_config):
@@ -140,7 +157,7 @@ def test_compiled_training_matches_eager_and_checkpoints_load_eagerly(smoke_conf
     compiled, model, output_dir = fit(smoke_config, tmp_path, *common, "perf.compile=true")
     assert all(n._compiled_call_impl is not None for n in model.trained_networks()), "was not compiled"
     assert not any("_orig_mod" in key for key in compiled)
-    assert_same_names_and_close(eager, compiled, exact=False, rtol=1e-4, atol=1e-6)
+    assert_trained_the_same(build(smoke_config(*QUIET, *common))[1].state_dict(), eager, compiled)
 
     loaded_model, cfg = load_model(output_dir / "checkpoints" / "last.ckpt")
     assert cfg.perf.compile is True

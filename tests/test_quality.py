@@ -56,7 +56,7 @@ def test_tiny_matrix_trains_scores_draws_and_tabulates(tmp_path, capsys):
     only = "dcgan-wgan_gp,cgan_mnist,pix2pix-mnist_outlines,cyclegan-mnist_strokes"
     main(["--tiny", "--device", "cpu", "--only", only, "--out", str(out)])
     results = json.loads((out / report.RESULTS_FILE).read_text())
-    assert list(results["rows"]) == only.split(",")
+    assert set(results["rows"]) == set(only.split(","))
     for key, entry in results["rows"].items():
         assert entry["status"] == "ok", key
         assert entry["batches"] == 2 and entry["epochs"] == 1

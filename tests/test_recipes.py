@@ -43,10 +43,12 @@ def test_an_explicit_value_wins_over_the_loss_recipe(smoke_config):
 
 
 def test_other_losses_keep_the_models_optimizer(smoke_config):
-    for loss in ("bce", "minimax", "lsgan"):
+    own = smoke_config("model=dcgan").model
+    for loss in ("bce", "minimax", "lsgan", "hinge"):
         cfg = smoke_config("model=dcgan", f"loss={loss}")
-        assert cfg.model.d_optimizer.lr == pytest.approx(2e-4)
-        assert list(cfg.model.d_optimizer.betas) == [0.5, 0.999]
+        for name in ("g_optimizer", "d_optimizer"):
+            assert cfg.model[name] == own[name], (loss, name)
+        assert cfg.model.d_steps == own.d_steps == 1
         assert cfg.model.discriminator.norm == "batch"
 
 

@@ -87,9 +87,10 @@ def test_spectral_norm_wraps_every_discriminator_layer(smoke_config):
     ("experiment", "model_class", "ema"),
     [
         ("dcgan_mnist", "GAN", True),
-        ("gan_mnist", "GAN", False),
-        ("lsgan_mnist", "GAN", False),
-        ("cgan_mnist", "ConditionalGAN", False),
+        ("gan_mnist", "GAN", True),
+        ("gan_mnist_assignment", "GAN", False),
+        ("lsgan_mnist", "GAN", True),
+        ("cgan_mnist", "ConditionalGAN", True),
     ],
 )
 def test_mnist_presets_compose_and_train(smoke_config, tmp_path, experiment, model_class, ema):

@@ -27,7 +27,7 @@ from torch.utils._pytree import tree_map
 
 from gan_experiments.errors import NonFiniteLossError
 from gan_experiments.losses import AdversarialLoss
-from gan_experiments.models.performance import Performance, apply_to_networks
+from gan_experiments.models.performance import Performance, apply_to_networks, has_dropout
 from gan_experiments.networks.norm import refuse_batch_norm
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
@@ -165,11 +165,7 @@ class AdversarialModule(LightningModule):
         (seed, rank, batch counter) and put back as it was afterwards, so the masks of a resumed run
         are those of an uninterrupted one. Networks without dropout leave the global RNG alone."""
         if self._has_dropout is None:
-            self._has_dropout = any(
-                isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0
-                for network in self.trained_networks()
-                for m in network.modules()
-            )
+            self._has_dropout = any(has_dropout(network) for network in self.trained_networks())
         if not self._has_dropout:
             yield
             return

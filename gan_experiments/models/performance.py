@@ -45,9 +45,23 @@ def has_instance_norm(module: nn.Module) -> bool:
     return any(isinstance(m, nn.InstanceNorm2d) for m in module.modules())
 
 
+def has_dropout(module: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in module.modules())
+
+
 def apply_to_networks(networks: Iterable[nn.Module], performance: Performance, device: torch.device) -> None:
     """channels_last where it helps (conv nets; InstanceNorm loses the layout), then compile in place
-    (`nn.Module.compile` keeps parameter names, so checkpoints stay loadable without compiling)."""
+    (`nn.Module.compile` keeps parameter names, so checkpoints stay loadable without compiling).
+
+    Inductor draws dropout masks from its own Philox stream, not from torch's generator, so a compiled
+    network with dropout would train on other masks than the eager one (and than the seeded masks
+    exact resume relies on); `fallback_random` makes it call torch's RNG, so compiling stays a matter
+    of speed only."""
+    networks = list(networks)
+    if performance.compile and any(has_dropout(network) for network in networks):
+        import torch._inductor.config as inductor_config
+
+        inductor_config.fallback_random = True
     for network in networks:
         if performance.channels_last and not has_instance_norm(network):
             network.to(memory_format=torch.channels_last)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -78,6 +79,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--eval-every", type=int, default=500, help="time-to-quality: metrics every N batches (default 500)"
     )
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        help="a train override added to every row, repeatable (e.g. --override model.g_optimizer.lr=2e-4 "
+        "to measure a recipe's alternative)",
+    )
     parser.add_argument("--rerun", action="store_true", help="train rows again that quality.json already has")
     parser.add_argument(
         "--tiny", action="store_true", help="debug=smoke on synthetic MNIST: checks the wiring only"
@@ -137,22 +145,28 @@ def common_overrides(row: Row, args: argparse.Namespace) -> list[str]:
 def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dict[str, Any]:
     run_dir = args.out / "rows" / row.key
     eval_every = args.eval_every if args.time_to_quality else None
-    extra = [*common_overrides(row, args), *metric_schedule(args.budget_, eval_every, args.num_samples)]
+    schedule = metric_schedule(args.budget_, eval_every, args.num_samples)
+    extra = [*args.override, *common_overrides(row, args), *schedule]
     command = train_command(row, run_dir, args.budget_, extra, cpu=args.device == "cpu")
     entry: dict[str, Any] = {
         "title": row.title, "group": row.group, "kind": row.kind, "command": shown_command(command),
         "budget": args.budget_.describe(), "run_dir": str(run_dir),
     }  # fmt: skip
     print(f"[{row.key}] {entry['command']}", flush=True)
+    if (
+        run_dir.exists()
+    ):  # a rerun: nothing of the previous run (bar.json, checkpoints) may be read as this one's
+        shutil.rmtree(run_dir)
     seconds, status = run_training(command, run_dir / "train.out")
     entry["train_minutes"] = round(seconds / 60, 2)
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
     bar = run_dir / "checkpoints" / "bar.json"
-    if args.time_to_quality and bar.is_file():
+    if bar.is_file():  # any run with metrics during training records when it first met the bar
         entry["bar"] = json.loads(bar.read_text())
         entry["seconds_to_bar"] = entry["bar"]["seconds_since_launch"]
-        checkpoint = checkpoint.with_name("bar.ckpt")
         print(f"[{row.key}] bar met {entry['seconds_to_bar']:.0f} s after launch", flush=True)
+        if args.time_to_quality:
+            checkpoint = checkpoint.with_name("bar.ckpt")
     elif args.time_to_quality:
         entry["seconds_to_bar"] = None
         print(f"[{row.key}] bar not met within {args.budget_.describe()}", flush=True)
