@@ -1,8 +1,26 @@
-"""Rebuild a trained model (and its data) from a checkpoint alone: every checkpoint carries the
-composed run config (see callbacks.run_config), so no training config is needed afterwards."""
+"""Open checkpoints safely and rebuild a trained model (and its data) from one alone: every checkpoint
+carries the composed run config (see callbacks.run_config), so no training config is needed afterwards.
+
+A checkpoint is a trust boundary: a `.ckpt` that someone shares is a pickle, and a pickle can run any
+code when it is loaded; its run config is handed to `hydra.utils.instantiate`, which calls whatever
+`_target_` names. So by default
+
+- the file is unpickled with `weights_only=True`: tensors, containers and primitive values only, which
+  is everything the project writes; a pickle that asks for anything else (`os.system`, a class of
+  another package) is refused with one line naming the file and that global, before it runs;
+- every `_target_` of the run config must be a class of the packages the project's configs use
+  (gan_experiments, torch.optim, torch.nn, lightning.pytorch) or one of the project's learning-rate
+  schedules; `builtins.open`, `os.system` or a helper function are refused with the key that names them.
+
+`trust_checkpoint=true` (every command that opens a checkpoint) lifts both checks for a file the user
+trusts: it then runs whatever the file contains.
+"""
 
 from __future__ import annotations
 
+import pickle
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,34 +32,120 @@ from omegaconf import DictConfig, OmegaConf
 from gan_experiments.callbacks.run_config import CHECKPOINT_KEY
 from gan_experiments.errors import UserError
 
+TRUST_HINT = "if you trust this file, add trust_checkpoint=true (that runs whatever it contains)"
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
+#: dotted prefixes a `_target_` may start with (checked before anything is imported)
+ALLOWED_TARGET_PREFIXES = (
+    "gan_experiments.",
+    "torch.optim.",
+    "torch.nn.",
+    "lightning.pytorch.callbacks.",
+    "lightning.pytorch.loggers.",
+    "lightning.pytorch.strategies.",
+    "lightning.pytorch.Trainer",
+)
+#: modules the located class must be defined in (`torch.nn.functional.torch.save` is no class of torch.nn)
+ALLOWED_DEFINING_MODULES = ("gan_experiments.", "torch.optim.", "torch.nn.", "lightning.pytorch.")
+#: functions (not classes) a run config may name: the learning-rate schedule factories
+ALLOWED_FUNCTION_MODULES = ("gan_experiments.models.schedules",)
+
+
+class CheckpointError(UserError):
+    """A checkpoint is missing, unreadable, or asks to run code the project never writes."""
+
+
+def _refused_global(error: Exception) -> str | None:
+    """The global a weights-only unpickler refused (torch names it as 'GLOBAL module.name')."""
+    match = re.search(r"GLOBAL ([\w.]+)", str(error))
+    return match.group(1) if match else None
+
+
+def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
+    """The checkpoint's dict, unpickled weights-only unless `trust`; its run config's targets checked."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"ckpt_path={path}: no such checkpoint file")
+        raise CheckpointError(f"ckpt_path={path}: no such checkpoint file")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=not trust)
+    except pickle.UnpicklingError as error:
+        refused = _refused_global(error)
+        if refused is None:
+            raise CheckpointError(
+                f"ckpt_path={path}: not a readable checkpoint ({type(error).__name__}: {error})"
+            ) from None
+        raise CheckpointError(
+            f"ckpt_path={path}: refused to load: its pickle asks for {refused}, which gan_experiments "
+            f"checkpoints never hold; {TRUST_HINT}"
+        ) from None
     except Exception as error:  # torch raises several types for truncated or foreign files
-        raise UserError(
+        raise CheckpointError(
             f"ckpt_path={path}: not a readable checkpoint ({type(error).__name__}: {error})"
-        ) from error
+        ) from None
     if not isinstance(checkpoint, dict) or CHECKPOINT_KEY not in checkpoint:
-        raise UserError(f"ckpt_path={path}: not written by gan_experiments.train (no run config inside)")
+        raise CheckpointError(
+            f"ckpt_path={path}: not written by gan_experiments.train (no run config inside)"
+        )
+    if not trust:
+        check_targets(checkpoint[CHECKPOINT_KEY], path)
     return checkpoint
+
+
+def _targets(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key of the node, its `_target_`) for every node of a plain config tree that has one."""
+    if isinstance(node, dict):
+        if "_target_" in node:
+            yield prefix or "<root>", node["_target_"]
+        for key, value in node.items():
+            yield from _targets(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            yield from _targets(value, f"{prefix}[{index}]")
+
+
+def target_is_allowed(target: Any) -> bool:
+    """A class of the project's own packages (or a schedule factory); nothing is imported unless the
+    dotted name already lies inside the allowed packages."""
+    if not isinstance(target, str) or not target.startswith(ALLOWED_TARGET_PREFIXES):
+        return False
+    from hydra._internal.utils import _locate  # hydra's own resolver of `_target_` strings
+
+    try:
+        located = _locate(target)
+    except Exception:
+        return False
+    if isinstance(located, type):
+        return located.__module__.startswith(ALLOWED_DEFINING_MODULES)
+    return callable(located) and getattr(located, "__module__", None) in ALLOWED_FUNCTION_MODULES
+
+
+def check_targets(config: Any, path: str | Path) -> None:
+    """Refuse a run config that names anything but the project's own building blocks."""
+    for key, target in _targets(config):
+        if not target_is_allowed(target):
+            raise CheckpointError(
+                f"ckpt_path={path}: refused to load: its run config sets {key}._target_={target}, which is "
+                f"not a class of gan_experiments, torch.optim, torch.nn or lightning.pytorch; {TRUST_HINT}"
+            )
 
 
 def run_config(checkpoint: dict[str, Any]) -> DictConfig:
     return OmegaConf.create(checkpoint[CHECKPOINT_KEY])
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[LightningModule, DictConfig]:
+def model_from_checkpoint(checkpoint: dict[str, Any], device: str | torch.device = "cpu") -> LightningModule:
     """The trained module in eval mode, with non-parameter state (counters, EMA, …) restored."""
-    checkpoint = read_checkpoint(path)
-    cfg = run_config(checkpoint)
-    model = instantiate(cfg.model, _convert_="all")
+    model = instantiate(run_config(checkpoint).model, _convert_="all")
     model.load_state_dict(checkpoint["state_dict"])
     model.on_load_checkpoint(checkpoint)
-    return model.to(device).eval(), cfg
+    return model.to(device).eval()
+
+
+def load_model(
+    path: str | Path, device: str | torch.device = "cpu", trust: bool = False
+) -> tuple[LightningModule, DictConfig]:
+    """The trained module in eval mode and the run config it was trained with."""
+    checkpoint = read_checkpoint(path, trust=trust)
+    return model_from_checkpoint(checkpoint, device), run_config(checkpoint)
 
 
 def build_datamodule(cfg: DictConfig, **overrides: Any) -> LightningDataModule:

@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch import LightningDataModule
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from gan_experiments.checkpoints import load_model
+from gan_experiments.checkpoints import model_from_checkpoint, read_checkpoint, run_config
 from gan_experiments.config import validate
+from gan_experiments.console import quiet_console
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.metrics.run import MetricSettings, evaluate_model
 from gan_experiments.models.gan import GAN
@@ -136,7 +136,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     validate(cfg)
     settings = settings_of(cfg)
     device = resolve_device(cfg.device)
-    model, run = load_model(cfg.ckpt_path, device)
+    checkpoint = read_checkpoint(cfg.ckpt_path, trust=cfg.trust_checkpoint)
+    model, run = model_from_checkpoint(checkpoint, device), run_config(checkpoint)
     if not cfg.ema and isinstance(model, GAN):
         model.sample_from_raw_generator()
     overrides = data_overrides(cfg, run)
@@ -150,7 +151,6 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             f"{type(datamodule).__name__} (see the warning above)"
         )
     path = Path(cfg.ckpt_path)
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
     report = {
         "checkpoint": str(path.resolve()),
         "model": run.model._target_,
@@ -180,6 +180,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
 def main(cfg: DictConfig) -> None:
+    quiet_console()
     try:
         evaluate(cfg)
     except UserError as error:

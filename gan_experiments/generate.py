@@ -21,6 +21,7 @@ from torchvision.utils import make_grid, save_image
 
 from gan_experiments.checkpoints import load_model
 from gan_experiments.config import validate
+from gan_experiments.console import quiet_console
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.models.gan import GAN
 from gan_experiments.translate import resolve_device
@@ -101,7 +102,7 @@ def generate(cfg: DictConfig) -> Path:
     validate(cfg)
     check_counts(cfg)
     device = resolve_device(cfg.device)
-    model, _ = load_model(cfg.ckpt_path, device)
+    model, _ = load_model(cfg.ckpt_path, device, trust=cfg.trust_checkpoint)
     if not isinstance(model, GAN):
         raise UserError(
             f"ckpt_path={cfg.ckpt_path}: a {type(model).__name__} checkpoint translates images; use "
@@ -127,6 +128,7 @@ def generate(cfg: DictConfig) -> Path:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="generate")
 def main(cfg: DictConfig) -> None:
+    quiet_console()
     try:
         generate(cfg)
     except UserError as error:

@@ -19,9 +19,12 @@ from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
+from gan_experiments.checkpoints import read_checkpoint, run_config
 from gan_experiments.config import validate
+from gan_experiments.console import quiet_console
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.models.performance import Performance
+from gan_experiments.models.translation import TranslationModule
 
 log = logging.getLogger("gan_experiments.train")
 
@@ -30,6 +33,34 @@ def _choice(group: str) -> str:
     if HydraConfig.initialized():
         return str(HydraConfig.get().runtime.choices.get(group, "?"))
     return "?"
+
+
+#: what each data layout is, and the data options that provide it
+LAYOUTS = {
+    "images": ("single images (noise → image)", "data=mnist"),
+    "paired": (
+        "paired images (A → B)",
+        "data=edges2shoes, data=mnist_outlines or data=paired_folder data.root=…",
+    ),
+    "unpaired": (
+        "two unpaired image domains (A ↔ B)",
+        "data=horse2zebra, data=mnist_strokes or data=unpaired_folder data.root=…",
+    ),
+}
+
+
+def check_data_layout(cfg: DictConfig, datamodule: Any) -> None:
+    """A model and a dataset of different layouts (pix2pix on MNIST, DCGAN on horse2zebra) fail here,
+    in one line that says which data the model needs."""
+    needed = getattr(get_class(cfg.model._target_), "data_layout", None)
+    given = getattr(datamodule, "layout", None)
+    if needed is None or given == needed:
+        return
+    what, options = LAYOUTS[needed]
+    holds = f"holds {LAYOUTS[given][0]}" if given in LAYOUTS else "is not a dataset it knows"
+    raise ConfigError(
+        f"model={_choice('model')} trains on {what}, but data={_choice('data')} {holds}: use {options}"
+    )
 
 
 def check_labels(cfg: DictConfig, datamodule: Any) -> None:
@@ -87,9 +118,12 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, 
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_checked(cfg.data)
+    check_data_layout(cfg, datamodule)
     check_labels(cfg, datamodule)
     fill_from_data(cfg, datamodule)
     model = instantiate_checked(cfg.model, _convert_="all")
+    if isinstance(model, TranslationModule):
+        datamodule.fit_size_multiple(model.input_size_multiple(), f"model={_choice('model')}")
     model.performance = Performance.from_config(cfg.get("perf"))
     callbacks = [
         *instantiate_dict(cfg.get("callbacks")),
@@ -120,12 +154,53 @@ def refuse_relaunching_ranks_in_a_sweep(trainer: pl.Trainer) -> None:
         )
 
 
+#: `ckpt_path` values Lightning resolves itself (the checkpoint callbacks' own files)
+LIGHTNING_CKPT_KEYWORDS = ("last", "best", "hpc", "registry")
+
+
+def check_resume(cfg: DictConfig, model: pl.LightningModule) -> None:
+    """`ckpt_path=<file>`: the file exists, is a checkpoint the project wrote (read as checkpoints.py
+    reads every checkpoint: weights only, targets checked) and fits the model this command built, so a
+    wrong path ends in one line before any data is read, not in Lightning's traceback."""
+    path = cfg.get("ckpt_path")
+    if path is None or str(path) in LIGHTNING_CKPT_KEYWORDS:
+        return
+    checkpoint = read_checkpoint(path, trust=bool(cfg.get("trust_checkpoint")))
+    stored = run_config(checkpoint).model
+    if stored.get("_target_") != cfg.model._target_:
+        raise ConfigError(
+            f"ckpt_path={path}: a checkpoint of {_short(stored.get('_target_'))}, but this command trains "
+            f"{_short(cfg.model._target_)} (model={_choice('model')}); resume with the model it was "
+            "trained with"
+        )
+    expected = model.state_dict()
+    for key, value in checkpoint.get("state_dict", {}).items():
+        here = expected.get(key)
+        if here is None or tuple(here.shape) != tuple(value.shape):
+            shape_here = "missing" if here is None else list(here.shape)
+            raise ConfigError(
+                f"ckpt_path={path}: does not fit model={_choice('model')} as configured: {key} is "
+                f"{list(value.shape)} in the checkpoint, {shape_here} here; resume with the model options "
+                f"it was trained with"
+            )
+
+
+def _short(target: Any) -> str:
+    return str(target).rsplit(".", 1)[-1]
+
+
 def train(cfg: DictConfig) -> float | None:
     datamodule, model, trainer = build(cfg)
+    check_resume(cfg, model)
     refuse_relaunching_ranks_in_a_sweep(trainer)
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(
+        model,
+        datamodule=datamodule,
+        ckpt_path=cfg.get("ckpt_path"),
+        weights_only=not cfg.get("trust_checkpoint"),
+    )
     metric = cfg.get("optimized_metric")
     if not metric:
         return None
@@ -138,6 +213,7 @@ def train(cfg: DictConfig) -> float | None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    quiet_console()
     try:
         return train(cfg)
     except UserError as error:

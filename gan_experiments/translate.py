@@ -17,6 +17,7 @@ from torchvision.transforms.v2.functional import to_pil_image
 
 from gan_experiments.checkpoints import load_model
 from gan_experiments.config import validate
+from gan_experiments.console import quiet_console
 from gan_experiments.data.image_folders import ImageFolderDataset, PairedImageDataset
 from gan_experiments.errors import UserError
 from gan_experiments.models.cyclegan import CycleGAN
@@ -78,7 +79,7 @@ def translate(cfg: DictConfig) -> list[Path]:
     if cfg.direction not in ("AtoB", "BtoA"):
         raise UserError(f"direction must be AtoB or BtoA, got {cfg.direction!r}")
     device = resolve_device(cfg.device)
-    model, run = load_model(cfg.ckpt_path, device)
+    model, run = load_model(cfg.ckpt_path, device, trust=cfg.trust_checkpoint)
     if not isinstance(model, TranslationModule):
         raise UserError(
             f"ckpt_path={cfg.ckpt_path}: a {type(model).__name__} checkpoint; "
@@ -124,6 +125,7 @@ def translate(cfg: DictConfig) -> list[Path]:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="translate")
 def main(cfg: DictConfig) -> None:
+    quiet_console()
     try:
         translate(cfg)
     except UserError as error:

@@ -63,3 +63,59 @@ def test_required_option_left_unset_is_named(smoke_config):
 def test_constructor_errors_surface_as_one_line(smoke_config):
     with pytest.raises(ConfigError, match=r"^model\.noise must be 'normal' or 'uniform', got 'gaussian'$"):
         build(smoke_config("model.noise=gaussian"))
+
+
+@pytest.mark.parametrize(
+    ("model", "data", "message"),
+    [
+        (
+            "pix2pix",
+            "mnist",
+            r"model=pix2pix trains on paired images \(A → B\), but data=mnist holds single "
+            r"images \(noise → image\): use data=edges2shoes, data=mnist_outlines or data=paired_folder",
+        ),
+        (
+            "cyclegan",
+            "mnist_outlines",
+            r"model=cyclegan trains on two unpaired image domains \(A ↔ B\), but "
+            r"data=mnist_outlines holds paired images .*: use data=horse2zebra, data=mnist_strokes or "
+            r"data=unpaired_folder data\.root=…$",
+        ),
+        (
+            "dcgan",
+            "mnist_strokes",
+            r"model=dcgan trains on single images \(noise → image\), but "
+            r"data=mnist_strokes holds two unpaired image domains .*: use data=mnist$",
+        ),
+        ("cgan", "mnist_outlines", r"model=cgan trains on single images"),
+    ],
+)
+def test_a_model_on_data_of_another_layout_names_the_data_it_needs(smoke_config, model, data, message):
+    with pytest.raises(ConfigError, match=message):
+        build(smoke_config(f"model={model}", f"data={data}"))
+
+
+def test_images_of_their_own_size_are_rounded_to_the_generators_stride(smoke_config, tmp_path):
+    """preprocess=none keeps each image's size; 33 px would come back as 36 from the ResNet generator."""
+    from synthetic_images import write_unpaired_dataset
+
+    from gan_experiments.train import train
+
+    root = write_unpaired_dataset(tmp_path / "odd", n_a=2, n_b=2, n_test_a=2, n_test_b=2, size=33)
+    cfg = smoke_config(
+        "model=cyclegan", "data=unpaired_folder", f"data.root={root}", "data.preprocess=none",
+        "data.flip=false", "data.num_workers=0", output_dir=tmp_path / "run",
+    )  # fmt: skip
+    train(cfg)
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_a_fixed_size_the_generator_cannot_return_is_refused(smoke_config, tmp_path):
+    from synthetic_images import write_unpaired_dataset
+
+    root = write_unpaired_dataset(tmp_path / "odd", n_a=2, n_b=2, n_test_a=2, n_test_b=2, size=40)
+    with pytest.raises(ConfigError, match=r"^data\.image_size=33: model=cyclegan's generator needs sizes "
+                       r"divisible by 4 .*; use 32 or 36$"):  # fmt: skip
+        build(
+            smoke_config("model=cyclegan", "data=unpaired_folder", f"data.root={root}", "data.image_size=33")
+        )

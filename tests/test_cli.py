@@ -109,3 +109,23 @@ def test_invalid_numbers_are_refused_before_training(smoke_config, override, mes
         ConfigError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")
     ):
         build(smoke_config(override))
+
+
+def test_a_run_prints_no_advertisements_deprecations_or_empty_columns(tmp_path, fake_mnist_dir):
+    summary = "callbacks.model_summary={_target_:gan_experiments.callbacks.model_summary.NetworkSummary}"
+    result = run_cli(
+        "debug=smoke", f"data.data_dir={fake_mnist_dir}", "data.val_size=32", summary, root=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    printed = result.stdout + result.stderr
+    for noise in (
+        "💡",
+        "litlogger",
+        "LeafSpec",
+        "FLOPs",
+        "already configured",
+        "TPU available",
+        "was configured so",
+    ):
+        assert noise not in printed, noise
+    assert "Trainable params" in printed and "DCGANGenerator" in printed and "GPU available" in printed

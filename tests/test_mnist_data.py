@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 import torch
 from conftest import REAL_MNIST_RAW
 
+from gan_experiments.data import mnist
 from gan_experiments.data.mnist import RAW_FILES, MNISTDataModule
 from gan_experiments.data.synthetic import write_fake_mnist
 from gan_experiments.errors import DatasetError
@@ -82,16 +85,70 @@ def test_missing_files_offline_give_one_line_naming_directory_and_files(tmp_path
     assert all(name in message for name in RAW_FILES)
 
 
-def test_failed_download_gives_the_same_clear_line(tmp_path, monkeypatch):
-    def no_network(*args, **kwargs):
-        raise RuntimeError(
-            "Error downloading train-images-idx3-ubyte.gz:\nTried https://…, got:\n<urlopen error>"
-        )
+def no_network(*args, **kwargs):
+    raise RuntimeError(
+        "Error downloading train-images-idx3-ubyte.gz:\nTried https://…, got:\n<urlopen error>"
+    )
 
+
+def packaged_copy_of(data_dir: Path, into: Path) -> dict[str, str]:
+    """A stand-in for the package's MNIST copy: data_dir's files gzipped into `into`; their MD5s."""
+    into.mkdir(parents=True)
+    sums = {}
+    for name in RAW_FILES:
+        content = (data_dir / "MNIST" / "raw" / name).read_bytes()
+        (into / f"{name}.gz").write_bytes(gzip.compress(content))
+        sums[name] = hashlib.md5(content).hexdigest()
+    return sums
+
+
+def test_failed_download_gives_the_same_clear_line(tmp_path, monkeypatch):
     monkeypatch.setattr("gan_experiments.data.mnist.MNIST", no_network)
+    monkeypatch.setattr(mnist, "PACKAGED_DIR", tmp_path / "no-copy-in-this-install")
     with pytest.raises(DatasetError, match=r"download failed: Error downloading train-images") as error:
         MNISTDataModule(str(tmp_path), download=True).prepare_data()
     assert "\n" not in str(error.value)
+
+
+def test_without_network_the_packaged_copy_is_verified_and_used(
+    tmp_path, monkeypatch, caplog, fake_mnist_dir
+):
+    sums = packaged_copy_of(fake_mnist_dir, tmp_path / "packaged")
+    monkeypatch.setattr(mnist, "PACKAGED_DIR", tmp_path / "packaged")
+    monkeypatch.setattr(mnist, "PUBLISHED_MD5", sums)
+    monkeypatch.setattr("gan_experiments.data.mnist.MNIST", no_network)
+    data = tmp_path / "data"
+    with caplog.at_level(logging.INFO):
+        MNISTDataModule(str(data), download=True).prepare_data()
+    assert (
+        "download failed: Error downloading" in caplog.text
+        and "copy shipped with gan_experiments" in caplog.text
+    )
+    monkeypatch.undo()  # reading needs the real torchvision reader
+    dm = setup_module_for(data)
+    assert len(dm.splits["test"]) == 40
+
+
+def test_a_packaged_copy_that_does_not_match_its_published_md5_is_not_used(
+    tmp_path, monkeypatch, fake_mnist_dir
+):
+    sums = packaged_copy_of(fake_mnist_dir, tmp_path / "packaged")
+    sums["t10k-labels-idx1-ubyte"] = "0" * 32
+    monkeypatch.setattr(mnist, "PACKAGED_DIR", tmp_path / "packaged")
+    monkeypatch.setattr(mnist, "PUBLISHED_MD5", sums)
+    monkeypatch.setattr("gan_experiments.data.mnist.MNIST", no_network)
+    with pytest.raises(
+        DatasetError, match=r"t10k-labels-idx1-ubyte\.gz, unpacks to MD5 \w+, not the published 0+;"
+    ):
+        MNISTDataModule(str(tmp_path / "data"), download=True).prepare_data()
+    assert not (tmp_path / "data" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").exists()
+    assert not list((tmp_path / "data" / "MNIST" / "raw").glob("*.part"))
+
+
+def test_the_shipped_copy_is_the_published_mnist():
+    for name in RAW_FILES:
+        with gzip.open(mnist.PACKAGED_DIR / f"{name}.gz", "rb") as file:
+            assert hashlib.md5(file.read()).hexdigest() == mnist.PUBLISHED_MD5[name], name
 
 
 def test_partial_files_are_reported_by_name(tmp_path):
@@ -99,6 +156,45 @@ def test_partial_files_are_reported_by_name(tmp_path):
     (partial / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(DatasetError, match=r"missing in .*: t10k-labels-idx1-ubyte \("):
         MNISTDataModule(str(partial), download=False).prepare_data()
+
+
+def test_a_truncated_file_names_itself_its_expected_size_and_the_way_out(tmp_path):
+    data = write_fake_mnist(tmp_path)
+    images = data / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    full = images.stat().st_size
+    images.write_bytes(images.read_bytes()[: full // 2])
+    with pytest.raises(DatasetError) as error:
+        setup_module_for(data)
+    message = str(error.value)
+    assert "\n" not in message and str(images) in message
+    assert f"is {full // 2} bytes, expected {full}" in message and "cut short" in message
+    assert "delete it and the download runs again" in message
+
+
+def test_a_file_without_the_idx_magic_is_named(tmp_path):
+    data = write_fake_mnist(tmp_path)
+    labels = data / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(b"<html>404 Not Found</html>")
+    with pytest.raises(
+        DatasetError, match=r"t10k-labels-idx1-ubyte is not an IDX label file .*0x00000801.*delete"
+    ):
+        setup_module_for(data)
+
+
+def test_a_damaged_archive_is_named_and_leaves_nothing_unpacked(tmp_path, fake_mnist_dir):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in RAW_FILES:
+        with (
+            open(fake_mnist_dir / "MNIST" / "raw" / name, "rb") as src,
+            gzip.open(raw / f"{name}.gz", "wb") as dst,
+        ):
+            shutil.copyfileobj(src, dst)
+    packed = raw / "train-images-idx3-ubyte.gz"
+    packed.write_bytes(packed.read_bytes()[:100])
+    with pytest.raises(DatasetError, match=r"archive .*train-images-idx3-ubyte\.gz is damaged .*delete it"):
+        setup_module_for(tmp_path)
+    assert not (raw / "train-images-idx3-ubyte").exists() and not list(raw.glob("*.part"))
 
 
 def real_mnist_raw() -> Path | None:

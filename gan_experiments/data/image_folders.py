@@ -205,10 +205,36 @@ class ScaleWidth(v2.Transform):
         return v2.functional.resize(inpt, [new_height, self.width], interpolation=BICUBIC, antialias=True)
 
 
-def build_transform(train: bool, preprocess: str, image_size: int, load_size: int, flip: bool) -> v2.Compose:
+#: preprocess modes whose output size follows the image (every other mode gives image_size × image_size)
+FREE_SIZE_MODES = ("scale_width", "none")
+
+
+class RoundToMultiple(v2.Transform):
+    """The official code's `__make_power_2` for images of their own size: each side resized to the
+    nearest multiple of `base` (at least `base`), so a generator's strided down- and up-sampling returns
+    the size it was given."""
+
+    def __init__(self, base: int) -> None:
+        super().__init__()
+        self.base = base
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if not isinstance(inpt, tv_tensors.Image):
+            return inpt
+        height, width = v2.functional.get_size(inpt)
+        size = [max(self.base, round(side / self.base) * self.base) for side in (height, width)]
+        if size == [height, width]:
+            return inpt
+        return v2.functional.resize(inpt, size, interpolation=BICUBIC, antialias=True)
+
+
+def build_transform(
+    train: bool, preprocess: str, image_size: int, load_size: int, flip: bool, size_multiple: int = 4
+) -> v2.Compose:
     """uint8 image(s) → float in [0, 1]. Training jitters (resize to load_size, random crop, flip);
     evaluation is deterministic (resize to image_size, centre crops). Called with several images at
-    once, every random parameter is shared between them."""
+    once, every random parameter is shared between them. Modes that keep an image's own size round it
+    to a multiple of `size_multiple` (the generator's stride)."""
     steps: list[v2.Transform] = []
     crop = v2.RandomCrop(image_size) if train else v2.CenterCrop(image_size)
     if preprocess == "resize_and_crop":
@@ -222,6 +248,8 @@ def build_transform(train: bool, preprocess: str, image_size: int, load_size: in
         steps.append(ScaleWidth(load_size if train else image_size, min_height=image_size))
         if preprocess == "scale_width_and_crop":
             steps.append(crop)
+    if preprocess in FREE_SIZE_MODES and size_multiple > 1:
+        steps.append(RoundToMultiple(size_multiple))
     if train and flip:
         steps.append(v2.RandomHorizontalFlip())
     steps.append(v2.ToDtype(torch.float32, scale=True))
@@ -275,6 +303,7 @@ class _TranslationDataset(Dataset):
         channels_b: int,
         skip_bad_images: bool,
         seed: int,
+        size_multiple: int = 4,
     ) -> None:
         self.load_size = check_options(
             direction, image_size, load_size, preprocess, {"channels_a": channels_a, "channels_b": channels_b}
@@ -287,7 +316,7 @@ class _TranslationDataset(Dataset):
         self.channels_b = channels_b
         self.skip_bad_images = skip_bad_images
         self.seed = seed
-        self.transform = build_transform(train, preprocess, image_size, self.load_size, flip)
+        self.transform = build_transform(train, preprocess, image_size, self.load_size, flip, size_multiple)
 
     def _check_crop_fits(self, images: ImageList, half_width: bool = False) -> None:
         """A crop larger than an image fails deep inside the transform; name the image instead."""
@@ -333,6 +362,7 @@ class PairedImageDataset(_TranslationDataset):
         channels_b: int = 3,
         skip_bad_images: bool = False,
         seed: int = 0,
+        size_multiple: int = 4,
     ) -> None:
         super().__init__(
             train=train,
@@ -345,6 +375,7 @@ class PairedImageDataset(_TranslationDataset):
             channels_b=channels_b,
             skip_bad_images=skip_bad_images,
             seed=seed,
+            size_multiple=size_multiple,
         )
         self.images = scan_images(folder, skip_bad_images)
         for path, (width, height) in zip(self.images.paths, self.images.sizes, strict=True):
@@ -389,6 +420,7 @@ class UnpairedImageDataset(_TranslationDataset):
         channels_b: int = 3,
         skip_bad_images: bool = False,
         seed: int = 0,
+        size_multiple: int = 4,
     ) -> None:
         super().__init__(
             train=train,
@@ -401,6 +433,7 @@ class UnpairedImageDataset(_TranslationDataset):
             channels_b=channels_b,
             skip_bad_images=skip_bad_images,
             seed=seed,
+            size_multiple=size_multiple,
         )
         images_a, images_b = scan_images(folder_a, skip_bad_images), scan_images(folder_b, skip_bad_images)
         for images in (images_a, images_b):

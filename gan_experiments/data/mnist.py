@@ -8,6 +8,8 @@ the 10k test images are the reference set for metrics.
 from __future__ import annotations
 
 import gzip
+import hashlib
+import math
 import shutil
 from pathlib import Path
 from typing import Literal
@@ -32,6 +34,15 @@ RAW_FILES = (
     "t10k-labels-idx1-ubyte",
 )
 NATIVE_SIZE = 28
+#: MD5 sums of the four uncompressed files as published with MNIST (and checked by e.g. QMNIST's loader)
+PUBLISHED_MD5 = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+#: the copy shipped in the package (mnist_files/README.md), used when the download fails
+PACKAGED_DIR = Path(__file__).resolve().parent / "mnist_files"
 
 
 def raw_dir(data_dir: str | Path) -> Path:
@@ -39,15 +50,89 @@ def raw_dir(data_dir: str | Path) -> Path:
 
 
 def unpack_gzipped(data_dir: str | Path) -> None:
-    """Accept the files as distributed (.gz) as well as unpacked, as torchvision reads only the latter."""
+    """Accept the files as distributed (.gz) as well as unpacked, as torchvision reads only the latter.
+    A damaged archive leaves nothing behind (the unpacked file appears only when complete)."""
     folder = raw_dir(data_dir)
     for name in RAW_FILES:
         packed, unpacked = folder / f"{name}.gz", folder / name
         if packed.exists() and not unpacked.exists():
             partial = unpacked.with_suffix(".part")
-            with gzip.open(packed, "rb") as src, open(partial, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+            try:
+                with gzip.open(packed, "rb") as src, open(partial, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (OSError, EOFError) as error:  # BadGzipFile is an OSError; a cut archive raises EOFError
+                partial.unlink(missing_ok=True)
+                raise DatasetError(
+                    f"MNIST archive {packed} is damaged ({type(error).__name__}: {error}); delete it and "
+                    f"the download runs again (or put the complete file there)"
+                ) from None
             partial.rename(unpacked)
+
+
+#: IDX magic numbers: unsigned bytes (0x08) with 3 dimensions (images) or 1 (labels)
+IDX_MAGIC = {3: 0x00000803, 1: 0x00000801}
+
+
+def check_raw_file(path: Path) -> None:
+    """An IDX file is complete when its size is the header's length plus the product of its dimensions;
+    a cut copy or another file under the name fails here with one line instead of deep in torchvision."""
+    dims = 3 if "images" in path.name else 1
+    header_size = 4 + 4 * dims
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        header = file.read(header_size)
+    magic = int.from_bytes(header[:4], "big") if len(header) >= 4 else None
+    again = "delete it and the download runs again (or put the complete file there)"
+    if magic != IDX_MAGIC[dims] or len(header) < header_size:
+        raise DatasetError(
+            f"MNIST file {path} is not an IDX {'image' if dims == 3 else 'label'} file (it should start with "
+            f"0x{IDX_MAGIC[dims]:08x}); {again}"
+        )
+    shape = [int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    expected = header_size + math.prod(shape)
+    if size != expected:
+        problem = "cut short, e.g. an interrupted copy" if size < expected else "trailing bytes"
+        raise DatasetError(
+            f"MNIST file {path} is {size} bytes, expected {expected} for its {' × '.join(map(str, shape))} "
+            f"entries ({problem}); {again}"
+        )
+
+
+def check_raw_files(data_dir: str | Path) -> None:
+    missing = missing_files(data_dir)
+    if missing:
+        raise DatasetError(
+            f"MNIST files missing in {raw_dir(data_dir)}: {', '.join(missing)}; put {', '.join(RAW_FILES)} "
+            f"(or their .gz) there"
+        )
+    for name in RAW_FILES:
+        check_raw_file(raw_dir(data_dir) / name)
+
+
+def install_packaged_copy(data_dir: str | Path) -> bool:
+    """Unpack the package's own MNIST files into `data_dir` for the names that are missing, each checked
+    against its published MD5 before it takes its place (a mismatch leaves nothing behind). False when
+    the package carries no copy."""
+    folder = raw_dir(data_dir)
+    missing = missing_files(data_dir)
+    if not all((PACKAGED_DIR / f"{name}.gz").is_file() for name in missing):
+        return False
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in missing:
+        packed, partial = PACKAGED_DIR / f"{name}.gz", folder / f"{name}.part"
+        digest = hashlib.md5(usedforsecurity=False)
+        with gzip.open(packed, "rb") as src, open(partial, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                digest.update(chunk)
+                dst.write(chunk)
+        if digest.hexdigest() != PUBLISHED_MD5[name]:
+            partial.unlink()
+            raise DatasetError(
+                f"the MNIST copy in the package, {packed}, unpacks to MD5 {digest.hexdigest()}, not the "
+                f"published {PUBLISHED_MD5[name]}; reinstall gan_experiments or put the files in {folder}"
+            )
+        partial.rename(folder / name)
+    return True
 
 
 def missing_files(data_dir: str | Path) -> list[str]:
@@ -73,6 +158,8 @@ def to_model_range(
 
 class MNISTDataModule(LightningDataModule):
     num_classes = 10
+    #: what a batch holds: single labelled images (the noise-to-image models' data)
+    layout = "images"
 
     def __init__(
         self,
@@ -128,6 +215,12 @@ class MNISTDataModule(LightningDataModule):
                 RuntimeError,
             ) as error:  # URLError is an OSError; torchvision raises RuntimeError
                 reason = f"download failed: {str(error).splitlines()[0]}"
+            if install_packaged_copy(self.data_dir):
+                rank_zero_info(
+                    f"MNIST: {reason}; unpacked the copy shipped with gan_experiments into "
+                    f"{raw_dir(self.data_dir)} (published MD5 sums verified)"
+                )
+                return
         raise DatasetError(
             f"MNIST files missing in {raw_dir(self.data_dir)}: {', '.join(missing_files(self.data_dir))} "
             f"({reason}); put {', '.join(RAW_FILES)} (or their .gz) there"
@@ -136,6 +229,7 @@ class MNISTDataModule(LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
+        check_raw_files(self.data_dir)
         train = MNIST(str(self.data_dir), train=True, download=False)
         test = MNIST(str(self.data_dir), train=False, download=False)
         if not 0 <= self.val_size < len(train):

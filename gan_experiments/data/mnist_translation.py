@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader, Dataset
 from gan_experiments.data.image_folders import item_index, seeded_rng
 from gan_experiments.data.mnist import MNISTDataModule
 from gan_experiments.data.samplers import EpochShuffleSampler
+from gan_experiments.errors import ConfigError
 
 Style = Literal["thin", "bold", "outline"]
 Task = Literal["paired", "unpaired"]
@@ -190,6 +191,19 @@ class MNISTTranslationDataModule(LightningDataModule):
     @property
     def paired(self) -> bool:
         return self.task == "paired"
+
+    def fit_size_multiple(self, multiple: int, model: str) -> None:
+        """The images are 32 px: refuse a generator whose stride does not divide that."""
+        if IMAGE_SIZE % multiple:
+            raise ConfigError(
+                f"the MNIST translation tasks are {IMAGE_SIZE} px, but {model}'s generator needs sizes "
+                f"divisible by {multiple}; use a shallower generator (model.generator.depth)"
+            )
+
+    @property
+    def layout(self) -> str:
+        """What a batch holds: "paired" (A and B of the same digit) or "unpaired" (two domains)."""
+        return self.task
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

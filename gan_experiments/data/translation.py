@@ -8,6 +8,7 @@ where "A" is always the generator's input after `direction` is applied.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from gan_experiments.data.download import DatasetEntry, ensure_dataset, lookup, offline_message
 from gan_experiments.data.image_folders import (
+    FREE_SIZE_MODES,
     Direction,
     Layout,
     PairedImageDataset,
@@ -90,6 +92,8 @@ class TranslationDataModule(LightningDataModule):
         self.download_url = download_url
         self.skip_bad_images = skip_bad_images
         self.seed = seed
+        #: sizes that follow the images are rounded to this multiple (raised by fit_size_multiple)
+        self.size_multiple = 4
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
 
@@ -146,7 +150,22 @@ class TranslationDataModule(LightningDataModule):
             "channels_b": self.channels_b,
             "skip_bad_images": self.skip_bad_images,
             "seed": self.seed,
+            "size_multiple": self.size_multiple,
         }
+
+    def fit_size_multiple(self, multiple: int, model: str) -> None:
+        """The model's generator returns its input size only for multiples of `multiple` (its stride):
+        sizes that follow the images (preprocess=none, scale_width) are rounded to it as the official
+        code does; a fixed data.image_size that is not one is refused here, before any training."""
+        if self.preprocess in FREE_SIZE_MODES:
+            self.size_multiple = math.lcm(self.size_multiple, multiple)
+            return
+        if self.image_size % multiple:
+            lower = max(multiple, self.image_size // multiple * multiple)
+            raise ConfigError(
+                f"data.image_size={self.image_size}: {model}'s generator needs sizes divisible by {multiple} "
+                f"(else its output has another size than its input); use {lower} or {lower + multiple}"
+            )
 
     def _check_folders(self, splits: list[str]) -> None:
         """Missing root, wrong layout and missing split folders, each as one line naming the path."""

@@ -47,6 +47,8 @@ class AdversarialModule(LightningModule):
     requires_labels: bool = False
     #: CycleGAN updates the generators first, the others the discriminator first
     generator_first: bool = False
+    #: the data layout the model trains on: "images" (noise → image), "paired" or "unpaired" (A → B)
+    data_layout: str = "images"
 
     def __init__(
         self,

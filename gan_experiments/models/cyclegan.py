@@ -31,6 +31,10 @@ class CycleFakes(NamedTuple):
 
 class CycleGAN(TranslationModule):
     generator_first = True
+    data_layout = "unpaired"
+
+    def generators(self) -> list[nn.Module]:
+        return [self.generator_ab, self.generator_ba]
 
     def __init__(
         self,

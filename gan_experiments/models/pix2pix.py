@@ -16,6 +16,11 @@ from gan_experiments.models.translation import TranslationModule
 
 
 class Pix2Pix(TranslationModule):
+    data_layout = "paired"
+
+    def generators(self) -> list[nn.Module]:
+        return [self.generator]
+
     def __init__(
         self,
         generator: Callable[..., nn.Module],

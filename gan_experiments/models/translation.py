@@ -3,10 +3,11 @@ validation examples."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from gan_experiments.models.base import AdversarialModule
 
@@ -18,6 +19,14 @@ def as_rgb(images: Tensor) -> Tensor:
 
 class TranslationModule(AdversarialModule):
     grid_tag = "translations"
+
+    def generators(self) -> list[nn.Module]:
+        """The generators whose output must have their input's size."""
+        raise NotImplementedError
+
+    def input_size_multiple(self) -> int:
+        """Image sides must be multiples of this for every generator to return the size it was given."""
+        return math.lcm(*(getattr(g, "size_multiple", 1) for g in self.generators()))
 
     def prepare_batch(self, batch: dict[str, Any]) -> dict[str, Any]:
         return batch

@@ -47,6 +47,9 @@ def upsampling(n_in: int, n_out: int, mode: Upsample, bias: bool) -> nn.Module:
 
 
 class ResnetGenerator(nn.Module):
+    #: two stride-2 convolutions down, two ×2 upsamplings: the output has the input's size for multiples of 4
+    size_multiple = 4
+
     def __init__(
         self,
         in_channels: int = 3,

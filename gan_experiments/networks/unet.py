@@ -103,6 +103,8 @@ class UnetGenerator(nn.Module):
             out_channels, width, in_channels=in_channels, submodule=block, outermost=True, norm=norm
         )
         self.depth = depth
+        #: every level halves the size and the skip connections need the halves to be whole
+        self.size_multiple = 2**depth
         init_weights(self, init, init_gain)
 
     def forward(self, x: Tensor) -> Tensor:
