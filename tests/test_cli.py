@@ -128,4 +128,4 @@ def test_a_run_prints_no_advertisements_deprecations_or_empty_columns(tmp_path, 
         "was configured so",
     ):
         assert noise not in printed, noise
-    assert "Trainable params" in printed and "DCGANGenerator" in printed and "GPU available" in printed
+    assert "Trained params" in printed and "DCGANGenerator" in printed and "GPU available" in printed

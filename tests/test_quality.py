@@ -43,6 +43,11 @@ def test_budgets_become_trainer_options():
     assert Budget(seconds=3725).overrides() == ["trainer.max_time=00:01:02:05", "trainer.max_epochs=-1"]
     assert Budget(epochs=3).overrides() == ["trainer.max_epochs=3"]
     assert Budget().overrides() == [] and Budget().full
+    assert Budget(seconds=300).scaled(2).overrides()[0] == "trainer.max_time=00:00:10:00"
+    assert Budget(epochs=3).scaled(2) == Budget(epochs=3)
+    scales = {row.key: row.time_scale for row in matrix()}
+    assert scales["dcgan-hinge"] == scales["dcgan_mnist"] == scales["cgan_mnist"] == 2.0
+    assert scales["gan-hinge"] == scales["gan_mnist"] == scales["pix2pix-mnist_outlines"] == 1.0
 
 
 def test_targets_say_met_missed_or_unmeasured():
@@ -79,3 +84,56 @@ def test_tiny_matrix_trains_scores_draws_and_tabulates(tmp_path, capsys):
     capsys.readouterr()
     main(["--tiny", "--device", "cpu", "--only", "cgan_mnist", "--out", str(out)])
     assert "[cgan_mnist] kept from" in capsys.readouterr().out
+
+
+def test_resume_continues_a_rows_run_instead_of_starting_over(tmp_path, capsys):
+    out = tmp_path / "quality"
+    main(["--tiny", "--device", "cpu", "--only", "dcgan_mnist", "--out", str(out)])
+    run_dir = out / "rows" / "dcgan_mnist"
+    results = main(
+        ["--tiny", "--device", "cpu", "--only", "dcgan_mnist", "--out", str(out), "--rerun", "--resume"]
+    )
+    entry = results["rows"]["dcgan_mnist"]
+    assert entry["status"] == "ok" and entry["resumed"] and entry["batches"] == 2
+    assert (run_dir / "train.out").is_file() and (run_dir / "train.resumed-1.out").is_file()
+    assert "ckpt_path" not in entry["command"]
+    with pytest.raises(SystemExit):
+        main(["--only", "dcgan_mnist", "--out", str(out), "--resume", "--budget", "5m"])
+    assert "--resume continues runs of a fixed length" in capsys.readouterr().err
+
+
+def test_the_bar_holds_only_when_fid_and_every_digit_share_do():
+    from gan_experiments.callbacks.quality_bar import QualityBar
+
+    bar = QualityBar(dirpath="unused")
+    good = {"fid": 11.0, "fid_floor": 3.73, "coverage_min": 0.08, "coverage_max": 0.12}
+    assert bar.met(good) is True
+    assert bar.met({**good, "fid": 11.3}) is False  # 3 × 3.73 = 11.19
+    assert bar.met({**good, "coverage_min": 0.069}) is False
+    assert bar.met({**good, "coverage_max": 0.131}) is False
+    assert bar.met({**good, "label_accuracy": 0.979}) is False
+    assert bar.met({"l1": 0.1}) is None  # not an MNIST noise model: left alone
+    with pytest.raises(ValueError, match=r"callbacks\.quality_bar"):
+        QualityBar(dirpath="unused", digit_share=(0.2, 0.1))
+
+
+def test_time_to_quality_stops_at_the_bar_and_scores_that_checkpoint(tmp_path):
+    """Tiny mode with a bar any run meets: the first measurement reaches it, the run stops there, and
+    the row reports the seconds from launch and scores bar.ckpt."""
+    out = tmp_path / "ttq"
+    loose = [
+        "--override",
+        "callbacks.quality_bar.fid_times_floor=1e9",
+        "--override",
+        "callbacks.quality_bar.digit_share=[0,1]",
+    ]
+    results = main(
+        ["--tiny", "--device", "cpu", "--time-to-quality", "--eval-every", "1", "--out", str(out), *loose]
+    )
+    entry = results["rows"]["dcgan_mnist"]
+    assert entry["status"] == "ok" and entry["batches"] == 1, "stopped at the first measurement"
+    bar = json.loads((out / "rows" / "dcgan_mnist" / "checkpoints" / "bar.json").read_text())
+    assert entry["seconds_to_bar"] == bar["seconds_since_launch"] > 0 and bar["batches"] == 1
+    assert {"fid", "coverage_min"} <= set(bar["metrics"])
+    assert [t["text"] for t in entry["targets"]] == ["FID ≤ 3 × floor", "every digit 7%–13%"]
+    assert "bar at" in (out / report.TABLE_FILE).read_text()

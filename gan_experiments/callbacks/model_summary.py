@@ -39,8 +39,8 @@ class NetworkSummary(RichModelSummary):
         console = get_console()
         console.print(table)
         frozen = total_parameters - trainable_parameters
+        kept = f", kept without training (EMA of G): {get_human_readable_count(frozen)}" if frozen else ""
         console.print(
-            f"Trainable params: {get_human_readable_count(trainable_parameters)}, non-trainable (EMA copies, "
-            f"buffers of frozen networks): {get_human_readable_count(frozen)}, total: "
+            f"Trained params: {get_human_readable_count(trainable_parameters)}{kept}; total "
             f"{get_human_readable_count(total_parameters)} ({get_formatted_model_size(model_size)} MB)"
         )

@@ -88,6 +88,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rerun", action="store_true", help="train rows again that quality.json already has")
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="--full/--epochs: continue a row's interrupted run from its last.ckpt instead of starting over",
+    )
+    parser.add_argument(
         "--tiny", action="store_true", help="debug=smoke on synthetic MNIST: checks the wiring only"
     )
     args = parser.parse_args(argv)
@@ -116,6 +121,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             args.budget_ = Budget(seconds=parse_duration(args.budget or defaults[args.device]))
     except ValueError as error:
         parser.error(str(error))
+    if args.resume and (args.time_to_quality or args.budget_.seconds is not None):
+        parser.error("--resume continues runs of a fixed length (--full or --epochs); a time budget restarts")
     if args.tiny:
         args.num_samples = min(args.num_samples, 64)
     return args
@@ -145,20 +152,30 @@ def common_overrides(row: Row, args: argparse.Namespace) -> list[str]:
 def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dict[str, Any]:
     run_dir = args.out / "rows" / row.key
     eval_every = args.eval_every if args.time_to_quality else None
-    schedule = metric_schedule(args.budget_, eval_every, args.num_samples)
+    budget = args.budget_ if args.time_to_quality else args.budget_.scaled(row.time_scale)
+    schedule = metric_schedule(budget, eval_every, args.num_samples)
     extra = [*args.override, *common_overrides(row, args), *schedule]
-    command = train_command(row, run_dir, args.budget_, extra, cpu=args.device == "cpu")
+    last = run_dir / "checkpoints" / "last.ckpt"
+    resuming = args.resume and last.is_file()
+    if resuming:  # the same command from where it stopped (train's exact resume)
+        extra.append(f"ckpt_path={last}")
+    command = train_command(row, run_dir, budget, extra, cpu=args.device == "cpu")
     entry: dict[str, Any] = {
         "title": row.title, "group": row.group, "kind": row.kind, "command": shown_command(command),
-        "budget": args.budget_.describe(), "run_dir": str(run_dir),
+        "budget": budget.describe(), "run_dir": str(run_dir),
     }  # fmt: skip
+    if budget.seconds is not None:
+        entry["budget_minutes"] = round(budget.seconds / 60, 2)
     print(f"[{row.key}] {entry['command']}", flush=True)
-    if (
-        run_dir.exists()
-    ):  # a rerun: nothing of the previous run (bar.json, checkpoints) may be read as this one's
-        shutil.rmtree(run_dir)
-    seconds, status = run_training(command, run_dir / "train.out")
+    if run_dir.exists() and not resuming:
+        shutil.rmtree(
+            run_dir
+        )  # a rerun: nothing of the previous run (bar.json, checkpoints) is read as this one's
+    log_name = f"train.resumed-{len(list(run_dir.glob('train*.out')))}.out" if resuming else "train.out"
+    seconds, status = run_training(command, run_dir / log_name)
     entry["train_minutes"] = round(seconds / 60, 2)
+    if resuming:
+        entry["resumed"] = True  # train_minutes and seconds_to_bar count only the last part
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
     bar = run_dir / "checkpoints" / "bar.json"
     if bar.is_file():  # any run with metrics during training records when it first met the bar
@@ -169,13 +186,13 @@ def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dic
             checkpoint = checkpoint.with_name("bar.ckpt")
     elif args.time_to_quality:
         entry["seconds_to_bar"] = None
-        print(f"[{row.key}] bar not met within {args.budget_.describe()}", flush=True)
+        print(f"[{row.key}] bar not met within {budget.describe()}", flush=True)
     if status != 0 or not checkpoint.is_file():
-        entry["status"] = f"exit status {status}: {last_lines(run_dir / 'train.out')}"
+        entry["status"] = f"exit status {status}: {last_lines(run_dir / log_name)}"
         print(f"[{row.key}] failed: {entry['status']}", flush=True)
         return entry
     device = torch.device(args.device)
-    model, datamodule = load(checkpoint, device)
+    model, datamodule = load(checkpoint, device, args.data_dir)
     entry.update(progress_of(checkpoint))
     scores = score(model, datamodule, settings, device)
     entry["metrics"] = scores
@@ -199,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         given = list(argv) if argv is not None else sys.argv[1:]
         results["settings"] = {
             "command": " ".join(["python -m gan_experiments.quality", *given]),
-            "budget": args.budget_.describe(),
+            "budget": args.budget_.describe() + " (× the row's time scale, see each row)",
             "device": device_name(args.device),
             "num_samples": args.num_samples,
             "torch": torch.__version__,

@@ -43,6 +43,8 @@ def _trained(entry: dict[str, Any]) -> str:
 def _minutes(entry: dict[str, Any]) -> str:
     """Training minutes; for time-to-quality runs the minute the bar was first met (or that it was not)."""
     text = _fmt(entry.get("train_minutes"))
+    if "budget_minutes" in entry and "seconds_to_bar" not in entry:
+        text += f" (budget {entry['budget_minutes']:g})"
     if "seconds_to_bar" in entry:
         seconds = entry["seconds_to_bar"]
         text += " (bar not met)" if seconds is None else f" (bar at {seconds / 60:.1f})"
@@ -83,7 +85,7 @@ def translation_row(entry: dict[str, Any]) -> str:
         f"{_fmt(m.get('l1'), 3)} / {_fmt(m.get('psnr'))} / {_fmt(m.get('ssim'), 3)}" if "l1" in m else "–"
     )
     cells = [
-        entry["title"], f"`{entry['command']}`", _trained(entry), _fmt(entry.get("train_minutes")), accuracy,
+        entry["title"], f"`{entry['command']}`", _trained(entry), _minutes(entry), accuracy,
         ", ".join(sides) or "–", "; ".join(ink) or "–", pixels, _targets(entry),
         f"[grid]({entry['grid']})" if entry.get("grid") else "–",
     ]  # fmt: skip

@@ -54,6 +54,10 @@ class Budget:
             return [f"trainer.max_epochs={self.epochs}"]
         return []
 
+    def scaled(self, factor: float) -> Budget:
+        """A time budget `factor` times as long (rows whose steps cost more); other budgets unchanged."""
+        return Budget(seconds=self.seconds * factor) if self.seconds is not None else self
+
     def describe(self) -> str:
         if self.seconds is not None:
             return f"{self.seconds / 60:g} min of training per row (trainer.max_time)"
@@ -97,7 +101,8 @@ def metric_schedule(budget: Budget, eval_every: int | None, num_samples: int) ->
             "trainer.check_val_every_n_epoch=null",
             f"trainer.val_check_interval={eval_every}",
         ]
-    return [] if budget.full else ["callbacks.metrics.every_n_epochs=0"]
+    # no metrics: nothing for the best-by-FID checkpoint to monitor either
+    return [] if budget.full else ["callbacks.metrics.every_n_epochs=0", "callbacks.best_checkpoint=null"]
 
 
 def shown_command(command: list[str]) -> str:
@@ -108,7 +113,9 @@ def shown_command(command: list[str]) -> str:
         "callbacks.progress_bar=",
         "++trainer.enable_progress_bar=",
         "callbacks.metrics.every_n_epochs=0",
+        "callbacks.best_checkpoint=null",
         "trainer.accelerator=",
+        "ckpt_path=",  # --resume: the row's command continued, not another one
     )
     kept = [part for part in command[3:] if not part.startswith(hidden)]
     return " ".join(["python -m gan_experiments.train", *kept])
@@ -136,9 +143,14 @@ def progress_of(checkpoint_path: Path) -> dict[str, Any]:
     }
 
 
-def load(checkpoint_path: Path, device: torch.device) -> tuple[LightningModule, LightningDataModule]:
-    """The row's trained model (eval mode) and its own data, prepared for evaluation."""
+def load(
+    checkpoint_path: Path, device: torch.device, data_dir: Path
+) -> tuple[LightningModule, LightningDataModule]:
+    """The row's trained model (eval mode) and its own data, prepared for evaluation. The data are read
+    from this benchmark's `data_dir`, not the one stored in the checkpoint: a resumed row's checkpoint
+    may come from a launch with another (e.g. temporary) data directory."""
     model, run = load_model(checkpoint_path, device)
+    run.data.data_dir = str(data_dir)
     datamodule = build_datamodule(run)
     datamodule.prepare_data()
     datamodule.setup("validate")
