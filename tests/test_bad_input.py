@@ -119,3 +119,10 @@ def test_a_fixed_size_the_generator_cannot_return_is_refused(smoke_config, tmp_p
         build(
             smoke_config("model=cyclegan", "data=unpaired_folder", f"data.root={root}", "data.image_size=33")
         )
+
+
+def test_a_validation_split_larger_than_the_training_set_is_named(fake_mnist_dir):
+    data = MNISTDataModule(str(fake_mnist_dir), image_size=28, val_size=5000, download=False)
+    expected = r"^data\.val_size=5000: expected 0 ≤ val_size < \d+, the number of training images"
+    with pytest.raises(ConfigError, match=expected):
+        data.setup("fit")

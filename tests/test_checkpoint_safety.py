@@ -62,6 +62,18 @@ def test_checkpoints_the_project_writes_load_weights_only(trained):
     assert cfg.model._target_ == "gan_experiments.models.gan.GAN" and not model.training
 
 
+PREVIOUS_FORMAT = Path(__file__).parent / "data" / "gan_smoke_2026-11-23.ckpt"
+
+
+def test_a_checkpoint_of_the_previous_format_loads_and_samples(tmp_path):
+    """Written before the safe loader existed (tests/data/README.md): it opens weights-only and its
+    generator samples through `generate`."""
+    model, cfg = load_model(PREVIOUS_FORMAT)
+    assert cfg.model.z_dim == 4 and not model.training
+    path, out = generate_from(PREVIOUS_FORMAT, tmp_path)
+    assert out.is_file() and path == out
+
+
 def test_a_pickle_payload_is_refused_and_never_runs(trained, tmp_path):
     marker = tmp_path / "payload-ran"
     hostile = tmp_path / "hostile.ckpt"

@@ -25,7 +25,7 @@ from torchvision.transforms import v2
 
 from gan_experiments.data.device_batches import DeviceBatches
 from gan_experiments.data.samplers import EpochShuffleSampler
-from gan_experiments.errors import DatasetError
+from gan_experiments.errors import ConfigError, DatasetError
 
 RAW_FILES = (
     "train-images-idx3-ubyte",
@@ -233,7 +233,10 @@ class MNISTDataModule(LightningDataModule):
         train = MNIST(str(self.data_dir), train=True, download=False)
         test = MNIST(str(self.data_dir), train=False, download=False)
         if not 0 <= self.val_size < len(train):
-            raise ValueError(f"data.val_size must be in [0, {len(train)}), got {self.val_size}")
+            raise ConfigError(
+                f"data.val_size={self.val_size}: expected 0 ≤ val_size < {len(train)}, the number of "
+                f"training images in {raw_dir(self.data_dir)}"
+            )
         images = to_model_range(train.data, self.image_size, self.resize_mode, self.channels)
         order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.seed))
         val_idx, train_idx = order[: self.val_size], order[self.val_size :]
