@@ -8,9 +8,14 @@ code when it is loaded; its run config is handed to `hydra.utils.instantiate`, w
 - the file is unpickled with `weights_only=True`: tensors, containers and primitive values only, which
   is everything the project writes; a pickle that asks for anything else (`os.system`, a class of
   another package) is refused with one line naming the file and that global, before it runs;
+- the run config must be the plain, resolved tree `train` stores: a string (which OmegaConf would parse
+  as YAML) or an interpolation (`${oc.create:…}` builds new nodes, `${oc.env:…}` reads the environment)
+  is refused, so what is checked is what gets built;
 - every `_target_` of the run config must be a class of the packages the project's configs use
-  (gan_experiments, torch.optim, torch.nn, lightning.pytorch) or one of the project's learning-rate
-  schedules; `builtins.open`, `os.system` or a helper function are refused with the key that names them.
+  (gan_experiments, torch.optim, torch.nn, Lightning's callbacks, loggers, strategies and Trainer) or
+  one of the project's learning-rate schedules; `builtins.open`, `os.system` or a helper function are
+  refused with the key that names them;
+- a dataset download URL other than the dataset's official one (`data.download_url`) is refused.
 
 `trust_checkpoint=true` (every command that opens a checkpoint) lifts both checks for a file the user
 trusts: it then runs whatever the file contains.
@@ -44,8 +49,17 @@ ALLOWED_TARGET_PREFIXES = (
     "lightning.pytorch.strategies.",
     "lightning.pytorch.Trainer",
 )
-#: modules the located class must be defined in (`torch.nn.functional.torch.save` is no class of torch.nn)
-ALLOWED_DEFINING_MODULES = ("gan_experiments.", "torch.optim.", "torch.nn.", "lightning.pytorch.")
+#: modules the located class must be defined in (`torch.nn.functional.torch.save` is no class of torch.nn,
+#: `lightning.pytorch.callbacks.model_checkpoint.pl.cli.LightningCLI` no callback)
+ALLOWED_DEFINING_MODULES = (
+    "gan_experiments.",
+    "torch.optim.",
+    "torch.nn.",
+    "lightning.pytorch.callbacks.",
+    "lightning.pytorch.loggers.",
+    "lightning.pytorch.strategies.",
+    "lightning.pytorch.trainer.",
+)
 #: functions (not classes) a run config may name: the learning-rate schedule factories
 ALLOWED_FUNCTION_MODULES = ("gan_experiments.models.schedules",)
 
@@ -60,6 +74,20 @@ def _refused_global(error: Exception) -> str | None:
     return match.group(1) if match else None
 
 
+def _first_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+def _unpickler_reason(error: Exception) -> str:
+    """The one line of torch's weights-only refusal that says what it refused (the rest is advice)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("WeightsUnpickler error:"):
+            return line.removeprefix("WeightsUnpickler error:").strip()
+    return lines[0] if lines else type(error).__name__
+
+
 def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
     """The checkpoint's dict, unpickled weights-only unless `trust`; its run config's targets checked."""
     path = Path(path)
@@ -69,24 +97,27 @@ def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
         checkpoint = torch.load(path, map_location="cpu", weights_only=not trust)
     except pickle.UnpicklingError as error:
         refused = _refused_global(error)
+        if refused is None and "WeightsUnpickler error" not in str(error):
+            raise CheckpointError(
+                f"ckpt_path={path}: not a readable checkpoint ({_first_line(error)})"
+            ) from None
         if refused is None:
             raise CheckpointError(
-                f"ckpt_path={path}: not a readable checkpoint ({type(error).__name__}: {error})"
+                f"ckpt_path={path}: refused to load: its pickle is not plain weights "
+                f"({_unpickler_reason(error)}); {TRUST_HINT}"
             ) from None
         raise CheckpointError(
             f"ckpt_path={path}: refused to load: its pickle asks for {refused}, which gan_experiments "
             f"checkpoints never hold; {TRUST_HINT}"
         ) from None
     except Exception as error:  # torch raises several types for truncated or foreign files
-        raise CheckpointError(
-            f"ckpt_path={path}: not a readable checkpoint ({type(error).__name__}: {error})"
-        ) from None
+        raise CheckpointError(f"ckpt_path={path}: not a readable checkpoint ({_first_line(error)})") from None
     if not isinstance(checkpoint, dict) or CHECKPOINT_KEY not in checkpoint:
         raise CheckpointError(
             f"ckpt_path={path}: not written by gan_experiments.train (no run config inside)"
         )
     if not trust:
-        check_targets(checkpoint[CHECKPOINT_KEY], path)
+        check_run_config(checkpoint[CHECKPOINT_KEY], path)
     return checkpoint
 
 
@@ -118,13 +149,54 @@ def target_is_allowed(target: Any) -> bool:
     return callable(located) and getattr(located, "__module__", None) in ALLOWED_FUNCTION_MODULES
 
 
+def _strings(node: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(dotted key, text) for every string key and value of a plain config tree."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            dotted = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(key, str):
+                yield dotted, key
+            yield from _strings(value, dotted)
+    elif isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            yield from _strings(value, f"{prefix}[{index}]")
+    elif isinstance(node, str):
+        yield prefix, node
+
+
+def check_run_config(config: Any, path: str | Path) -> None:
+    """Refuse a run config that is not the plain resolved tree `train` stores, or that names anything
+    but the project's own building blocks."""
+    refused = f"ckpt_path={path}: refused to load: its run config"
+    if type(config) is not dict or type(config.get("model")) is not dict:
+        raise CheckpointError(f"{refused} is not the mapping gan_experiments.train stores; {TRUST_HINT}")
+    for key, text in _strings(config):
+        if "${" in text:
+            raise CheckpointError(
+                f"{refused} has an interpolation at {key} ({text[:60]!r}); the project stores resolved "
+                f"configs only; {TRUST_HINT}"
+            )
+    data = config.get("data")
+    if isinstance(data, dict) and data.get("download_url"):
+        raise CheckpointError(
+            f"{refused} sets data.download_url={data['download_url']}, a download source other than "
+            f"the dataset's official one; {TRUST_HINT}"
+        )
+    try:
+        OmegaConf.create(config)
+    except Exception as error:
+        raise CheckpointError(f"{refused} is not a valid config ({_first_line(error)})") from None
+    check_targets(config, path)
+
+
 def check_targets(config: Any, path: str | Path) -> None:
     """Refuse a run config that names anything but the project's own building blocks."""
     for key, target in _targets(config):
         if not target_is_allowed(target):
             raise CheckpointError(
                 f"ckpt_path={path}: refused to load: its run config sets {key}._target_={target}, which is "
-                f"not a class of gan_experiments, torch.optim, torch.nn or lightning.pytorch; {TRUST_HINT}"
+                f"not a class of gan_experiments, torch.optim, torch.nn or Lightning's callbacks, loggers, "
+                f"strategies and Trainer; {TRUST_HINT}"
             )
 
 
@@ -148,6 +220,20 @@ def load_model(
     return model_from_checkpoint(checkpoint, device), run_config(checkpoint)
 
 
-def build_datamodule(cfg: DictConfig, **overrides: Any) -> LightningDataModule:
-    """The run's data module, optionally with some arguments replaced (data_dir, batch_size, …)."""
-    return instantiate(cfg.data, **overrides)
+def build_datamodule(cfg: DictConfig, model: LightningModule, **overrides: Any) -> LightningDataModule:
+    """The run's data module for `model`, optionally with some arguments replaced (data_dir, …)."""
+    datamodule = instantiate(cfg.data, **overrides)
+    fit_data_to_model(datamodule, model)
+    return datamodule
+
+
+def fit_data_to_model(
+    datamodule: LightningDataModule, model: LightningModule, name: str | None = None
+) -> None:
+    """Image sizes that follow the images are rounded to the generator's stride, in training and in every
+    command that rebuilds the data from a checkpoint (else a U-Net trained on 100 px images returns 96 px
+    in `evaluate`)."""
+    from gan_experiments.models.translation import TranslationModule
+
+    if isinstance(model, TranslationModule):
+        datamodule.fit_size_multiple(model.input_size_multiple(), name or f"model={type(model).__name__}")

@@ -18,12 +18,12 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from lightning.pytorch import LightningDataModule
+from lightning.pytorch import LightningDataModule, LightningModule
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from gan_experiments.checkpoints import model_from_checkpoint, read_checkpoint, run_config
+from gan_experiments.checkpoints import fit_data_to_model, model_from_checkpoint, read_checkpoint, run_config
 from gan_experiments.config import validate
 from gan_experiments.console import quiet_console
 from gan_experiments.errors import ConfigError, UserError
@@ -95,8 +95,9 @@ def data_overrides(cfg: DictConfig, run: DictConfig) -> dict[str, Any]:
     return overrides
 
 
-def prepare_data(run: DictConfig, overrides: dict[str, Any]) -> LightningDataModule:
+def prepare_data(run: DictConfig, overrides: dict[str, Any], model: LightningModule) -> LightningDataModule:
     datamodule = instantiate_checked(run.data, **overrides)
+    fit_data_to_model(datamodule, model)
     datamodule.prepare_data()
     datamodule.setup("validate")
     return datamodule
@@ -141,7 +142,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if not cfg.ema and isinstance(model, GAN):
         model.sample_from_raw_generator()
     overrides = data_overrides(cfg, run)
-    datamodule = prepare_data(run, overrides)
+    datamodule = prepare_data(run, overrides, model)
     start = time.perf_counter()
     scores = evaluate_model(model, datamodule, settings, device)
     seconds = time.perf_counter() - start

@@ -19,12 +19,11 @@ from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
-from gan_experiments.checkpoints import read_checkpoint, run_config
+from gan_experiments.checkpoints import fit_data_to_model, read_checkpoint, run_config
 from gan_experiments.config import validate
 from gan_experiments.console import quiet_console
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.models.performance import Performance
-from gan_experiments.models.translation import TranslationModule
 
 log = logging.getLogger("gan_experiments.train")
 
@@ -54,10 +53,10 @@ def check_data_layout(cfg: DictConfig, datamodule: Any) -> None:
     in one line that says which data the model needs."""
     needed = getattr(get_class(cfg.model._target_), "data_layout", None)
     given = getattr(datamodule, "layout", None)
-    if needed is None or given == needed:
+    if needed is None or given is None or given == needed:  # a data module of the user's own: no layout
         return
     what, options = LAYOUTS[needed]
-    holds = f"holds {LAYOUTS[given][0]}" if given in LAYOUTS else "is not a dataset it knows"
+    holds = f"holds {LAYOUTS[given][0]}" if given in LAYOUTS else f"declares the layout {given!r}"
     raise ConfigError(
         f"model={_choice('model')} trains on {what}, but data={_choice('data')} {holds}: use {options}"
     )
@@ -122,8 +121,7 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, 
     check_labels(cfg, datamodule)
     fill_from_data(cfg, datamodule)
     model = instantiate_checked(cfg.model, _convert_="all")
-    if isinstance(model, TranslationModule):
-        datamodule.fit_size_multiple(model.input_size_multiple(), f"model={_choice('model')}")
+    fit_data_to_model(datamodule, model, f"model={_choice('model')}")
     model.performance = Performance.from_config(cfg.get("perf"))
     callbacks = [
         *instantiate_dict(cfg.get("callbacks")),
@@ -163,7 +161,7 @@ def check_resume(cfg: DictConfig, model: pl.LightningModule) -> None:
     reads every checkpoint: weights only, targets checked) and fits the model this command built, so a
     wrong path ends in one line before any data is read, not in Lightning's traceback."""
     path = cfg.get("ckpt_path")
-    if path is None or str(path) in LIGHTNING_CKPT_KEYWORDS:
+    if path is None or str(path) in LIGHTNING_CKPT_KEYWORDS or str(path).startswith("registry:"):
         return
     checkpoint = read_checkpoint(path, trust=bool(cfg.get("trust_checkpoint")))
     stored = run_config(checkpoint).model
@@ -174,7 +172,14 @@ def check_resume(cfg: DictConfig, model: pl.LightningModule) -> None:
             "trained with"
         )
     expected = model.state_dict()
-    for key, value in checkpoint.get("state_dict", {}).items():
+    stored_weights = checkpoint.get("state_dict", {})
+    absent = [key for key in expected if key not in stored_weights]
+    if absent:
+        raise ConfigError(
+            f"ckpt_path={path}: does not fit model={_choice('model')} as configured: {absent[0]} is "
+            f"missing in the checkpoint; resume with the model options it was trained with"
+        )
+    for key, value in stored_weights.items():
         here = expected.get(key)
         if here is None or tuple(here.shape) != tuple(value.shape):
             shape_here = "missing" if here is None else list(here.shape)

@@ -110,6 +110,31 @@ def test_images_of_their_own_size_are_rounded_to_the_generators_stride(smoke_con
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
 
 
+def test_evaluate_rounds_the_images_as_training_did(smoke_config, tmp_path, monkeypatch):
+    """A U-Net of depth 5 takes multiples of 32: training rounded 40 px to that, and `evaluate`, which
+    rebuilds the data from the checkpoint, must round the same way (not to the default multiple of 4,
+    which leaves 40 px as it is)."""
+    from conftest import make_config
+    from synthetic_images import write_paired_dataset
+
+    from gan_experiments.evaluate import evaluate
+    from gan_experiments.metrics import inception
+    from gan_experiments.train import train
+
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))  # no Inception weights: quick
+    monkeypatch.setattr(inception, "_warned", False)
+    root = write_paired_dataset(tmp_path / "odd", n_train=2, n_val=2, size=40)
+    train(
+        smoke_config(
+            "model=pix2pix", "data=paired_folder", f"data.root={root}", "data.preprocess=none",
+            "data.flip=false", "data.num_workers=0", "model.generator.depth=5", output_dir=tmp_path / "run",
+        )
+    )  # fmt: skip
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    scores = evaluate(make_config([f"ckpt_path={checkpoint}", "device=cpu"], tmp_path / "eval", "eval"))
+    assert "l1" in scores["metrics"]
+
+
 def test_a_fixed_size_the_generator_cannot_return_is_refused(smoke_config, tmp_path):
     from synthetic_images import write_unpaired_dataset
 

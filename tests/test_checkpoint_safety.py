@@ -92,8 +92,10 @@ def test_a_pickle_payload_is_refused_and_never_runs(trained, tmp_path):
     ("target", "args"),
     [
         ("builtins.open", ["VICTIM", "w"]),
-        ("os.system", ["touch VICTIM"]),
+        ("os.system", ["echo ran > VICTIM"]),
         ("gan_experiments.checkpoints.pickle.loads", [b"x"]),  # inside the package's name, not its class
+        # a class of Lightning, reached through a callback module's imports: not a callback
+        ("lightning.pytorch.callbacks.model_checkpoint.pl.cli.LightningCLI", []),
         ("torch.nn.functional.torch.save", ["x", "VICTIM"]),
     ],
 )
@@ -112,6 +114,48 @@ def test_a_run_config_naming_other_code_is_refused_and_never_runs(trained, tmp_p
     ):
         generate_from(hostile, tmp_path)
     assert victim.read_text() == "precious"
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "message"),
+    [
+        (
+            "a YAML string",  # OmegaConf.create would parse it and build what it names
+            lambda c: "model: {_target_: os.system, _args_: [echo ran > VICTIM]}",
+            r"its run config is not the mapping gan_experiments\.train stores",
+        ),
+        (
+            "a node built by a resolver",
+            lambda c: {**c, "model": {**c["model"], "x": "${oc.create:{_target_: os.system, _args_: [x]}}"}},
+            r"its run config has an interpolation at model\.x",
+        ),
+        (
+            "an environment variable read into an argument",
+            lambda c: {**c, "data": {**c["data"], "data_dir": "/tmp/${oc.env:HOME}"}},
+            r"its run config has an interpolation at data\.data_dir",
+        ),
+        (
+            "a download source of its own",
+            lambda c: {**c, "data": {**c["data"], "download_url": "http://example.invalid/x.zip"}},
+            r"its run config sets data\.download_url=http://example\.invalid/x\.zip",
+        ),
+        (
+            "a tensor where a value belongs",
+            lambda c: {**c, "model": {**c["model"], "z_dim": torch.zeros(1)}},
+            r"its run config is not a valid config",
+        ),
+    ],
+)
+def test_a_run_config_that_is_not_the_plain_tree_train_stores_is_refused(
+    trained, tmp_path, name, edit, message
+):
+    hostile = tmp_path / "hostile.ckpt"
+    content = torch.load(trained["checkpoint"], weights_only=True)
+    content[CHECKPOINT_KEY] = edit(copy.deepcopy(content[CHECKPOINT_KEY]))
+    torch.save(content, hostile)
+    with pytest.raises(CheckpointError, match=rf"^ckpt_path=.*hostile\.ckpt: refused to load: {message}"):
+        generate_from(hostile, tmp_path)
+    assert not (tmp_path / "samples.png").exists()
 
 
 def test_allowed_targets_are_the_projects_building_blocks():

@@ -86,20 +86,38 @@ def test_tiny_matrix_trains_scores_draws_and_tabulates(tmp_path, capsys):
     assert "[cgan_mnist] kept from" in capsys.readouterr().out
 
 
+def _forget_row(out, key: str) -> None:
+    """As if the benchmark had been stopped while the row trained: quality.json does not hold it."""
+    results = json.loads((out / "quality.json").read_text())
+    del results["rows"][key]
+    (out / "quality.json").write_text(json.dumps(results))
+
+
 def test_resume_continues_a_rows_run_instead_of_starting_over(tmp_path, capsys):
     out = tmp_path / "quality"
-    main(["--tiny", "--device", "cpu", "--only", "dcgan_mnist", "--out", str(out)])
+    tiny = ["--tiny", "--device", "cpu", "--only", "dcgan_mnist", "--out", str(out)]
+    first = main([*tiny, "--epochs", "1"])["rows"]["dcgan_mnist"]
     run_dir = out / "rows" / "dcgan_mnist"
-    results = main(
-        ["--tiny", "--device", "cpu", "--only", "dcgan_mnist", "--out", str(out), "--rerun", "--resume"]
-    )
-    entry = results["rows"]["dcgan_mnist"]
-    assert entry["status"] == "ok" and entry["resumed"] and entry["batches"] == 2
-    assert (run_dir / "train.out").is_file() and (run_dir / "train.resumed-1.out").is_file()
-    assert "ckpt_path" not in entry["command"]
+    _forget_row(out, "dcgan_mnist")
+    entry = main([*tiny, "--epochs", "2", "--resume"])["rows"]["dcgan_mnist"]
+    assert entry["status"] == "ok" and entry["resumed"]
+    assert (entry["epochs"], entry["batches"]) == (2, 2 * first["batches"])
+    resumed_log = (run_dir / "train.resumed-1.out").read_text()
+    assert "Restored all states from the checkpoint" in resumed_log
+    assert (run_dir / "train.out").is_file() and "ckpt_path" not in entry["command"]
+
+    _forget_row(out, "dcgan_mnist")  # another training of the row: its checkpoint is not continued
+    entry = main([*tiny, "--epochs", "2", "--resume", "--override", "model.d_steps=2"])["rows"]["dcgan_mnist"]
+    assert entry["status"] == "ok" and "resumed" not in entry
+    assert "written by another training of this row: starting over" in capsys.readouterr().out
+    assert not (run_dir / "train.resumed-1.out").exists()
+
     with pytest.raises(SystemExit):
         main(["--only", "dcgan_mnist", "--out", str(out), "--resume", "--budget", "5m"])
     assert "--resume continues runs of a fixed length" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*tiny, "--resume", "--rerun"])
+    assert "--rerun trains rows again from the start" in capsys.readouterr().err
 
 
 def test_the_bar_holds_only_when_fid_and_every_digit_share_do():

@@ -46,6 +46,8 @@ from gan_experiments.quality.run import (
 )
 
 DEFAULT_BUDGET = {"cpu": "5m", "cuda": "2m"}
+#: in a row's run directory: the overrides of the training that wrote its checkpoints (for --resume)
+IDENTITY_FILE = "training.json"
 TIME_TO_QUALITY_CAP = {"cpu": "30m", "cuda": "5m"}
 
 
@@ -90,7 +92,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="--full/--epochs: continue a row's interrupted run from its last.ckpt instead of starting over",
+        help="--full/--epochs: continue a row's interrupted run from its last.ckpt instead of starting "
+        "over, when the row's training (overrides, metric schedule) is the one that wrote it",
     )
     parser.add_argument(
         "--tiny", action="store_true", help="debug=smoke on synthetic MNIST: checks the wiring only"
@@ -111,7 +114,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     try:
         args.rows = select(matrix(), args.only)
         if args.tiny:
-            args.budget_ = Budget(epochs=1)
+            args.budget_ = Budget(epochs=args.epochs or 1)
         elif args.full:
             args.budget_ = Budget()
         elif args.epochs is not None:
@@ -123,6 +126,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(str(error))
     if args.resume and (args.time_to_quality or args.budget_.seconds is not None):
         parser.error("--resume continues runs of a fixed length (--full or --epochs); a time budget restarts")
+    if args.resume and args.rerun:
+        parser.error("--rerun trains rows again from the start; --resume continues unfinished ones: use one")
     if args.tiny:
         args.num_samples = min(args.num_samples, 64)
     return args
@@ -156,7 +161,14 @@ def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dic
     schedule = metric_schedule(budget, eval_every, args.num_samples)
     extra = [*args.override, *common_overrides(row, args), *schedule]
     last = run_dir / "checkpoints" / "last.ckpt"
-    resuming = args.resume and last.is_file()
+    # what the run trains, apart from where the data lies and how long: a resume continues only that
+    training = [*row.command(args.device == "cpu"), *args.override, *schedule]
+    identity = run_dir / IDENTITY_FILE
+    resuming = (
+        args.resume and last.is_file() and identity.is_file() and json.loads(identity.read_text()) == training
+    )
+    if args.resume and last.is_file() and not resuming:
+        print(f"[{row.key}] {last} was written by another training of this row: starting over", flush=True)
     if resuming:  # the same command from where it stopped (train's exact resume)
         extra.append(f"ckpt_path={last}")
     command = train_command(row, run_dir, budget, extra, cpu=args.device == "cpu")
@@ -171,6 +183,8 @@ def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dic
         shutil.rmtree(
             run_dir
         )  # a rerun: nothing of the previous run (bar.json, checkpoints) is read as this one's
+    run_dir.mkdir(parents=True, exist_ok=True)
+    identity.write_text(json.dumps(training))
     log_name = f"train.resumed-{len(list(run_dir.glob('train*.out')))}.out" if resuming else "train.out"
     seconds, status = run_training(command, run_dir / log_name)
     entry["train_minutes"] = round(seconds / 60, 2)
@@ -214,9 +228,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         settings = MetricSettings(num_samples=args.num_samples, batch_size=500)
         results = report.load_results(args.out)
         given = list(argv) if argv is not None else sys.argv[1:]
+        matrix_time_budget = args.budget_.seconds is not None and not args.time_to_quality
+        scaled_note = " (× the row's time scale, see each row)"
         results["settings"] = {
             "command": " ".join(["python -m gan_experiments.quality", *given]),
-            "budget": args.budget_.describe() + " (× the row's time scale, see each row)",
+            "budget": args.budget_.describe() + (scaled_note if matrix_time_budget else ""),
             "device": device_name(args.device),
             "num_samples": args.num_samples,
             "torch": torch.__version__,

@@ -43,6 +43,8 @@ def _trained(entry: dict[str, Any]) -> str:
 def _minutes(entry: dict[str, Any]) -> str:
     """Training minutes; for time-to-quality runs the minute the bar was first met (or that it was not)."""
     text = _fmt(entry.get("train_minutes"))
+    if entry.get("resumed"):
+        text += " (the last part of a resumed run)"
     if "budget_minutes" in entry and "seconds_to_bar" not in entry:
         text += f" (budget {entry['budget_minutes']:g})"
     if "seconds_to_bar" in entry:

@@ -151,7 +151,7 @@ def load(
     may come from a launch with another (e.g. temporary) data directory."""
     model, run = load_model(checkpoint_path, device)
     run.data.data_dir = str(data_dir)
-    datamodule = build_datamodule(run)
+    datamodule = build_datamodule(run, model)
     datamodule.prepare_data()
     datamodule.setup("validate")
     return model, datamodule
