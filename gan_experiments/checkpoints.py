@@ -80,12 +80,15 @@ def _first_line(error: Exception) -> str:
 
 
 def _unpickler_reason(error: Exception) -> str:
-    """The one line of torch's weights-only refusal that says what it refused (the rest is advice)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith("WeightsUnpickler error:"):
-            return line.removeprefix("WeightsUnpickler error:").strip()
-    return lines[0] if lines else type(error).__name__
+    """What torch's weights-only unpickler stopped at (the text after 'WeightsUnpickler error:'; the rest
+    of its message is advice)."""
+    text = str(error)
+    marker = "WeightsUnpickler error:"
+    if marker in text:
+        after = [line.strip() for line in text.split(marker, 1)[1].splitlines() if line.strip()]
+        if after:
+            return after[0]
+    return _first_line(error)
 
 
 def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
@@ -97,14 +100,10 @@ def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
         checkpoint = torch.load(path, map_location="cpu", weights_only=not trust)
     except pickle.UnpicklingError as error:
         refused = _refused_global(error)
-        if refused is None and "WeightsUnpickler error" not in str(error):
+        if refused is None:  # a damaged file, or a pickle with more than plain weights: both stop here
             raise CheckpointError(
-                f"ckpt_path={path}: not a readable checkpoint ({_first_line(error)})"
-            ) from None
-        if refused is None:
-            raise CheckpointError(
-                f"ckpt_path={path}: refused to load: its pickle is not plain weights "
-                f"({_unpickler_reason(error)}); {TRUST_HINT}"
+                f"ckpt_path={path}: not a readable checkpoint (weights-only unpickling stopped: "
+                f"{_unpickler_reason(error)}); {TRUST_HINT}"
             ) from None
         raise CheckpointError(
             f"ckpt_path={path}: refused to load: its pickle asks for {refused}, which gan_experiments "

@@ -173,12 +173,6 @@ def check_resume(cfg: DictConfig, model: pl.LightningModule) -> None:
         )
     expected = model.state_dict()
     stored_weights = checkpoint.get("state_dict", {})
-    absent = [key for key in expected if key not in stored_weights]
-    if absent:
-        raise ConfigError(
-            f"ckpt_path={path}: does not fit model={_choice('model')} as configured: {absent[0]} is "
-            f"missing in the checkpoint; resume with the model options it was trained with"
-        )
     for key, value in stored_weights.items():
         here = expected.get(key)
         if here is None or tuple(here.shape) != tuple(value.shape):
@@ -188,6 +182,12 @@ def check_resume(cfg: DictConfig, model: pl.LightningModule) -> None:
                 f"{list(value.shape)} in the checkpoint, {shape_here} here; resume with the model options "
                 f"it was trained with"
             )
+    absent = [key for key in expected if key not in stored_weights]
+    if absent:
+        raise ConfigError(
+            f"ckpt_path={path}: does not fit model={_choice('model')} as configured: {absent[0]} is "
+            f"missing in the checkpoint; resume with the model options it was trained with"
+        )
 
 
 def _short(target: Any) -> str:

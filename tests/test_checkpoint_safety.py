@@ -214,6 +214,12 @@ def test_resume_with_another_model_is_one_line(trained, tmp_path):
         resume(
             trained, tmp_path, "model=dcgan", "model.generator.width=16", f"ckpt_path={trained['checkpoint']}"
         )
+    with pytest.raises(
+        ConfigError, match=r"generator_ema\..* is missing in the checkpoint"
+    ):  # trained without EMA
+        resume(
+            trained, tmp_path, "model=dcgan", "model.ema_decay=0.999", f"ckpt_path={trained['checkpoint']}"
+        )
 
 
 def test_resume_of_a_hostile_checkpoint_is_refused(trained, tmp_path):
