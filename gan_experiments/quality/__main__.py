@@ -154,6 +154,13 @@ def common_overrides(row: Row, args: argparse.Namespace) -> list[str]:
     return overrides
 
 
+def continues(run_dir: Path, training: list[str]) -> bool:
+    """Whether the checkpoints in `run_dir` were written by this training (the same overrides and metric
+    schedule; the length and the data's location may differ), so that --resume may continue them."""
+    identity = run_dir / IDENTITY_FILE
+    return identity.is_file() and json.loads(identity.read_text()) == training
+
+
 def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dict[str, Any]:
     run_dir = args.out / "rows" / row.key
     eval_every = args.eval_every if args.time_to_quality else None
@@ -164,9 +171,7 @@ def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dic
     # what the run trains, apart from where the data lies and how long: a resume continues only that
     training = [*row.command(args.device == "cpu"), *args.override, *schedule]
     identity = run_dir / IDENTITY_FILE
-    resuming = (
-        args.resume and last.is_file() and identity.is_file() and json.loads(identity.read_text()) == training
-    )
+    resuming = args.resume and last.is_file() and continues(run_dir, training)
     if args.resume and last.is_file() and not resuming:
         print(f"[{row.key}] {last} was written by another training of this row: starting over", flush=True)
     if resuming:  # the same command from where it stopped (train's exact resume)
