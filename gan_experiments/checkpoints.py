@@ -39,27 +39,20 @@ from gan_experiments.errors import UserError
 
 TRUST_HINT = "if you trust this file, add trust_checkpoint=true (that runs whatever it contains)"
 
-#: dotted prefixes a `_target_` may start with (checked before anything is imported)
-ALLOWED_TARGET_PREFIXES = (
+#: the packages whose classes a run config may name
+ALLOWED_PACKAGES = (
     "gan_experiments.",
     "torch.optim.",
     "torch.nn.",
     "lightning.pytorch.callbacks.",
     "lightning.pytorch.loggers.",
     "lightning.pytorch.strategies.",
-    "lightning.pytorch.Trainer",
 )
+#: dotted prefixes a `_target_` may start with (checked before anything is imported)
+ALLOWED_TARGET_PREFIXES = (*ALLOWED_PACKAGES, "lightning.pytorch.Trainer")
 #: modules the located class must be defined in (`torch.nn.functional.torch.save` is no class of torch.nn,
 #: `lightning.pytorch.callbacks.model_checkpoint.pl.cli.LightningCLI` no callback)
-ALLOWED_DEFINING_MODULES = (
-    "gan_experiments.",
-    "torch.optim.",
-    "torch.nn.",
-    "lightning.pytorch.callbacks.",
-    "lightning.pytorch.loggers.",
-    "lightning.pytorch.strategies.",
-    "lightning.pytorch.trainer.",
-)
+ALLOWED_DEFINING_MODULES = (*ALLOWED_PACKAGES, "lightning.pytorch.trainer.")
 #: functions (not classes) a run config may name: the learning-rate schedule factories
 ALLOWED_FUNCTION_MODULES = ("gan_experiments.models.schedules",)
 
