@@ -2,10 +2,15 @@
 
 import os
 import time
+from pathlib import Path
 
 from omegaconf import OmegaConf
 
 __version__ = "0.1.0"
+
+#: the Hydra config tree, as an absolute path: `@hydra.main(config_path="../conf")` would resolve it as a
+#: Python package (`conf`) when the CLIs run as installed commands (gan-train, …), and fail there
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
 #: wall-clock time when the package was first imported: the start of a `python -m gan_experiments.…`
 #: command for the time-to-quality figures (callbacks.quality_bar)

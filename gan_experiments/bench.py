@@ -43,11 +43,10 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 from torch import Tensor, nn
 
-import gan_experiments  # noqa: F401  (registers the ${cwd:} config resolver)
+from gan_experiments import CONF_DIR  # (importing the package registers the ${cwd:} resolver)
 from gan_experiments.data.synthetic import write_fake_mnist, write_paired_dataset, write_unpaired_dataset
 from gan_experiments.models.image_pool import ImagePool
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 MODELS = ("gan", "dcgan", "pix2pix", "cyclegan")
 VARIANTS = ("reference", "trainer", "fast")
 #: the experiment each model is measured in (real widths); translation models at batch 1 as published
@@ -147,7 +146,7 @@ def bench_config(
             overrides += ["data.image_size=32"]
     overrides += list(sizes.overrides)
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = compose(config_name="train", overrides=overrides)
     return cfg
 

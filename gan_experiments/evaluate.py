@@ -23,14 +23,15 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
+from gan_experiments import CONF_DIR
 from gan_experiments.checkpoints import fit_data_to_model, model_from_checkpoint, read_checkpoint, run_config
+from gan_experiments.cli import run_command
 from gan_experiments.config import validate
-from gan_experiments.console import quiet_console
+from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.metrics.run import MetricSettings, evaluate_model
 from gan_experiments.models.gan import GAN
 from gan_experiments.train import instantiate_checked
-from gan_experiments.translate import resolve_device
 
 log = logging.getLogger("gan_experiments.evaluate")
 
@@ -179,14 +180,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return report
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval")
 def main(cfg: DictConfig) -> None:
-    quiet_console()
-    try:
-        evaluate(cfg)
-    except UserError as error:
-        log.error("%s", error)
-        sys.exit(1)
+    run_command(evaluate, cfg, log)
 
 
 if __name__ == "__main__":

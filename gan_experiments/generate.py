@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 from pathlib import Path
 
 import hydra
@@ -19,12 +18,13 @@ from omegaconf import DictConfig
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
+from gan_experiments import CONF_DIR
 from gan_experiments.checkpoints import load_model
+from gan_experiments.cli import run_command
 from gan_experiments.config import validate
-from gan_experiments.console import quiet_console
+from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.models.gan import GAN
-from gan_experiments.translate import resolve_device
 
 log = logging.getLogger("gan_experiments.generate")
 
@@ -126,14 +126,9 @@ def generate(cfg: DictConfig) -> Path:
     return out
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="generate")
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="generate")
 def main(cfg: DictConfig) -> None:
-    quiet_console()
-    try:
-        generate(cfg)
-    except UserError as error:
-        log.error("%s", error)
-        sys.exit(1)
+    run_command(generate, cfg, log)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ Returns the configured `optimized_metric` so Hydra sweepers (Optuna) can minimiz
 from __future__ import annotations
 
 import logging
-import sys
 from typing import Any
 
 import hydra
@@ -18,10 +17,11 @@ from hydra.utils import get_class, instantiate
 from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from gan_experiments import CONF_DIR
 from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
 from gan_experiments.checkpoints import fit_data_to_model, read_checkpoint, run_config
+from gan_experiments.cli import run_command
 from gan_experiments.config import validate
-from gan_experiments.console import quiet_console
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.models.performance import Performance
 
@@ -216,18 +216,9 @@ def train(cfg: DictConfig) -> float | None:
     return float(trainer.callback_metrics[metric])
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    quiet_console()
-    try:
-        return train(cfg)
-    except UserError as error:
-        log.error("%s", error)
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
-            # a failed trial; the rest of the sweep goes on. Not NaN: with optuna 2.10 the Optuna
-            # sweeper's study.tell(NaN) raises twice and ends the whole sweep; None is a failed trial.
-            return None
-        sys.exit(1)
+    return run_command(train, cfg, log, sweep_trial=True)
 
 
 if __name__ == "__main__":

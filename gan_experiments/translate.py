@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import logging
-import sys
 from pathlib import Path
 
 import hydra
@@ -15,21 +14,17 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.v2.functional import to_pil_image
 
+from gan_experiments import CONF_DIR
 from gan_experiments.checkpoints import load_model
+from gan_experiments.cli import run_command
 from gan_experiments.config import validate
-from gan_experiments.console import quiet_console
 from gan_experiments.data.image_folders import ImageFolderDataset, PairedImageDataset
+from gan_experiments.devices import resolve_device
 from gan_experiments.errors import UserError
 from gan_experiments.models.cyclegan import CycleGAN
 from gan_experiments.models.translation import TranslationModule
 
 log = logging.getLogger("gan_experiments.translate")
-
-
-def resolve_device(name: str) -> torch.device:
-    return torch.device(
-        "cuda" if name == "auto" and torch.cuda.is_available() else "cpu" if name == "auto" else name
-    )
 
 
 def save_image_file(image: Tensor, path: Path) -> None:
@@ -123,14 +118,9 @@ def translate(cfg: DictConfig) -> list[Path]:
     return written
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="translate")
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="translate")
 def main(cfg: DictConfig) -> None:
-    quiet_console()
-    try:
-        translate(cfg)
-    except UserError as error:
-        log.error("%s", error)
-        sys.exit(1)
+    run_command(translate, cfg, log)
 
 
 if __name__ == "__main__":

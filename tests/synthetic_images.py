@@ -13,8 +13,11 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import torch
+
 from gan_experiments.data.synthetic import (  # noqa: F401  (re-exported for the tests)
     random_image,
+    synthetic_digits,
     write_image,
     write_paired_dataset,
     write_unpaired_dataset,
@@ -49,3 +52,17 @@ def truncate(path: Path, fraction: float = 0.5) -> Path:
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * fraction)])
     return path
+
+
+def write_digit_folder(
+    folder: Path, n: int, seed: int = 0, suffix: str = ".png", channels: int = 1, nested: bool = True
+) -> Path:
+    """n synthetic 28×28 digits (`synthetic_digits`) as single image files, as a tool saves its samples:
+    gray (channels=1) or three equal channels (channels=3, what torchvision's save_image writes); with
+    `nested` every tenth image lands in a subfolder."""
+    images, _ = synthetic_digits(n, seed)
+    for i, image in enumerate(images):
+        pixels = torch.from_numpy(image)[None].expand(channels, -1, -1).contiguous()
+        name = f"{i:05d}{suffix}"
+        write_image(folder / "more" / name if nested and i % 10 == 9 else folder / name, pixels)
+    return folder

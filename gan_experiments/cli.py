@@ -1,0 +1,37 @@
+"""What every command does around its own work (train, evaluate, generate, translate, export, score): the
+console filters, and bad input reported as one line with exit status 1 instead of a traceback."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from gan_experiments.console import quiet_console
+from gan_experiments.errors import UserError
+
+Result = TypeVar("Result")
+
+
+def run_command(
+    command: Callable[[DictConfig], Result],
+    cfg: DictConfig,
+    log: logging.Logger,
+    sweep_trial: bool = False,
+) -> Result | None:
+    """`command(cfg)`; a UserError is logged as its one line and ends the process with status 1, or,
+    with `sweep_trial` inside a multirun, becomes a failed trial (None) so the rest of the sweep goes
+    on. Not NaN: with optuna 2.10 the Optuna sweeper's study.tell(NaN) raises twice and ends the sweep."""
+    quiet_console()
+    try:
+        return command(cfg)
+    except UserError as error:
+        log.error("%s", error)
+        if sweep_trial and HydraConfig.get().mode == RunMode.MULTIRUN:
+            return None
+        sys.exit(1)
