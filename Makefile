@@ -35,5 +35,5 @@ tensorboard: $(STAMP)
 	$(BIN)/tensorboard --logdir logs
 
 clean:
-	rm -rf logs/train logs/eval logs/generate logs/translate logs/export .pytest_cache .ruff_cache
+	rm -rf logs/train logs/eval logs/generate logs/translate logs/export logs/score .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -18,4 +18,6 @@ def resolve_device(name: str) -> torch.device:
         raise ConfigError(f"device must be auto, cpu, cuda or cuda:<index>, got {name!r}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device={name}: no CUDA device is available here (device=cpu or auto)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"device={name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return device

@@ -26,6 +26,7 @@ import contextlib
 import importlib.util
 import json
 import logging
+import math
 import os
 import uuid
 import warnings
@@ -64,8 +65,10 @@ MIN_OPSET = 18
 EXPORT_BATCH, PARITY_BATCH = 2, 3
 #: the TorchScript archive's extra file that holds the metadata (ONNX: one metadata_props entry per key)
 METADATA_FILE = "metadata.json"
-#: a parity difference above this is reported as a warning (fp32 graphs differ by ~1e-6)
+#: a parity difference above this is reported as a warning (fp32 graphs differ by ~1e-6) …
 PARITY_WARN = 1e-3
+#: … and above this (or a wrong output shape) the file is not written: it would compute something else
+PARITY_FAIL = 1e-2
 #: torch 2.14 marks all of torch.jit deprecated (a FutureWarning on every trace, save and load); the user
 #: chose format=torchscript, and the suggested torch.export is not a format this command writes
 JIT_DEPRECATION = r"`torch\.jit\.\w+` is (deprecated|not supported in Python)"
@@ -99,6 +102,8 @@ class Target:
 
 
 class Exported(NamedTuple):
+    """One written file, its parity error against the eager model and the metadata read back from it."""
+
     path: Path
     max_abs_diff: float
     metadata: dict[str, Any]
@@ -121,6 +126,7 @@ def check_format(fmt: object) -> str:
 
 
 def check_options(cfg: DictConfig) -> None:
+    """The options `config.validate` does not know, checked before the checkpoint is read."""
     if cfg.direction is not None and cfg.direction not in DIRECTIONS:
         raise ConfigError(f"direction must be AtoB, BtoA or null (CycleGAN: both), got {cfg.direction!r}")
     if not isinstance(cfg.ema, bool):
@@ -139,7 +145,9 @@ def output_path(cfg: DictConfig, fmt: str) -> Path:
     if cfg.out is None:
         ckpt = Path(cfg.ckpt_path)
         return ckpt.with_name(f"{ckpt.stem}_generator{suffix}")
-    out = Path(str(cfg.out))
+    out = Path(str(cfg.out)).expanduser()
+    if out.resolve() == Path(str(cfg.ckpt_path)).expanduser().resolve():
+        raise ConfigError(f"out={out}: that is the checkpoint itself; give the exported file another name")
     if out.is_dir():
         raise ConfigError(f"out={out}: a folder; give a file name (e.g. out={out / ('generator' + suffix)})")
     if (out.suffix == ".onnx") != (fmt == "onnx"):
@@ -149,6 +157,7 @@ def output_path(cfg: DictConfig, fmt: str) -> Path:
 
 
 def with_direction(path: Path, direction: str) -> Path:
+    """`out` of one CycleGAN direction when both are written: `h2z.onnx` → `h2z_AtoB.onnx`."""
     return path.with_name(f"{path.stem}_{direction}{path.suffix}")
 
 
@@ -349,6 +358,7 @@ def atomic_path(out: Path) -> Iterator[Path]:
 
 
 def example_inputs(target: Target, batch: int, seed: int, device: torch.device) -> tuple[Tensor, ...]:
+    """A seeded batch of every input of the graph, drawn as the model draws them (noise, labels, images)."""
     rng = torch.Generator(device=device).manual_seed(seed)
     return tuple(i.draw(batch, rng) for i in target.inputs)
 
@@ -418,6 +428,8 @@ def parity(path: str | Path, fmt: str, target: Target, batch: int = PARITY_BATCH
 def export_one(
     model: LightningModule, target: Target, fmt: str, out: Path, cfg: DictConfig, device: torch.device
 ) -> Exported:
+    """Write one target atomically: traced/exported, loaded back, compared with the eager model on
+    another batch size; refused (nothing written) when the comparison fails."""
     meta = metadata(model, target, fmt, cfg.ckpt_path, cfg.opset)
     target.network.eval()
     example = example_inputs(target, EXPORT_BATCH, int(cfg.seed), device)
@@ -427,6 +439,11 @@ def export_one(
         else:
             write_torchscript(target, example, meta, tmp)
         diff = parity(tmp, fmt, target, PARITY_BATCH, int(cfg.seed) + 1)
+        if not math.isfinite(diff) or diff > PARITY_FAIL:
+            raise UserError(
+                f"export to {out} failed its parity check: max |{fmt} - eager| = {diff:.3g} on a batch of "
+                f"{PARITY_BATCH} (the limit is {PARITY_FAIL:g}); nothing was written"
+            )
     what = f"{meta['model']} generator" + (f" {target.direction}" if target.direction else "")
     log.info(
         "%s%s of %s written to %s (%s, %.1f kB)", what, " (EMA)" if target.ema else "", cfg.ckpt_path, out,

@@ -55,6 +55,8 @@ from gan_experiments.metrics.generative import MNISTGANMetrics
 log = logging.getLogger("gan_experiments.score")
 
 FEATURES = ("auto", "mnist", "inception")
+#: the index page `translate` writes beside its outputs, inputs/ and targets/
+TRANSLATE_INDEX = "index.html"
 RESIZE_MODES = ("pad", "resize")
 #: the largest side of an image the MNIST classifier scores (32 px: this project's padded digits)
 MNIST_MAX_SIZE = 32
@@ -108,6 +110,9 @@ def check_options(cfg: DictConfig) -> None:
         raise ConfigError(f"skip_bad_images must be true or false, got {cfg.skip_bad_images!r}")
     if not cfg.out:
         raise ConfigError("out must be a file path (default: scores.json in the run folder)")
+    out = Path(str(cfg.out)).expanduser()
+    if out.is_dir() or any(parent.exists() and not parent.is_dir() for parent in out.parents):
+        raise ConfigError(f"out={cfg.out}: expected the path of a file in a folder (e.g. out=scores.json)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -145,12 +150,19 @@ def _hidden(path: Path, root: Path) -> bool:
 def list_images(role: str, folder: str | Path) -> tuple[Path, list[Path]]:
     """Image files (by extension) in `folder` and below, sorted by relative path; hidden files and
     folders (`.ipynb_checkpoints`, macOS `._x.png`) are left out."""
-    root = Path(folder).expanduser()
+    root = Path(str(folder)).expanduser()
     if not root.is_dir():
         raise DatasetError(f"{role}={folder}: not found (expected a folder of images)")
+    # a folder written by `translate` holds its sources in inputs/ (and targets/) beside the translations:
+    # only the translations at its top level are the sample
+    translated = (root / TRANSLATE_INDEX).is_file() and (root / "inputs").is_dir()
+    if translated:
+        log.info(
+            "%s=%s: a translate output folder; scoring its translations, not inputs/ or targets/", role, root
+        )
     paths = sorted(
         path
-        for path in root.rglob("*")
+        for path in (root.glob("*") if translated else root.rglob("*"))
         if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file() and not _hidden(path, root)
     )
     if not paths:
@@ -545,7 +557,7 @@ def score(cfg: DictConfig) -> dict[str, Any]:
         "command": command_line(),
         "seconds": round(seconds, 2),
     }
-    out = Path(cfg.out).expanduser()
+    out = Path(str(cfg.out)).expanduser()
     safe = {**report, "metrics": {name: json_safe(value) for name, value in scores.items()}}
     write_atomically(out, json.dumps(safe, indent=2, ensure_ascii=False) + "\n")
     print_table(report)

@@ -10,9 +10,7 @@ from pathlib import Path
 import hydra
 import torch
 from omegaconf import DictConfig
-from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
-from torchvision.transforms.v2.functional import to_pil_image
 
 from gan_experiments import CONF_DIR
 from gan_experiments.checkpoints import load_model
@@ -21,17 +19,11 @@ from gan_experiments.config import validate
 from gan_experiments.data.image_folders import ImageFolderDataset, PairedImageDataset
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import UserError
+from gan_experiments.image_files import save_image_file
 from gan_experiments.models.cyclegan import CycleGAN
 from gan_experiments.models.translation import TranslationModule
 
 log = logging.getLogger("gan_experiments.translate")
-
-
-def save_image_file(image: Tensor, path: Path) -> None:
-    """[-1, 1] tensor → file in the format of its extension (JPEG at quality 95)."""
-    pil = to_pil_image((image.detach().float().cpu().clamp(-1, 1) + 1) / 2)
-    options = {"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg") else {}
-    pil.save(path, **options)
 
 
 def input_dataset(cfg: DictConfig, run: DictConfig, model: TranslationModule) -> Dataset:

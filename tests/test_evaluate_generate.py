@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import make_config
+from PIL import Image
 from synthetic_images import write_unpaired_dataset
 from tensorboard_events import load_events
 from torchvision.io import read_image
@@ -274,3 +275,46 @@ def test_ema_false_measures_and_draws_the_last_trained_generator(fake_mnist_dir,
     expected = make_grid(raw, nrow=2, normalize=True, value_range=(-1, 1), pad_value=1)
     expected = (expected * 255 + 0.5).clamp(0, 255).to(torch.uint8)
     assert (read_image(str(out)).int() - expected.int()).abs().max() <= 1
+
+
+def test_generate_out_dir_writes_single_gray_samples_and_cycles_the_classes(runs, tmp_path, monkeypatch):
+    """`out_dir`: num single PNG files (gray, the model's size) in a new folder, for `score`; a cGAN
+    without label draws class i mod 10 for sample i; a folder with files in it is refused and kept."""
+    asked = []
+    forward = ConditionalGAN.forward
+    monkeypatch.setattr(
+        ConditionalGAN, "forward", lambda self, z, labels: asked.append(labels) or forward(self, z, labels)
+    )
+    monkeypatch.setattr("gan_experiments.generate.SAMPLE_BATCH", 10)
+    out_dir = tmp_path / "samples"
+    cfg = run_config(tmp_path, "generate", f"ckpt_path={ckpt(runs, 'cgan')}", f"out_dir={out_dir}", "num=23")
+    assert generate(cfg) == out_dir
+    files = sorted(out_dir.iterdir())
+    assert [f.name for f in files] == [f"{i:06d}.png" for i in range(23)]
+    with Image.open(files[0]) as first:
+        assert first.mode == "L" and first.size == (32, 32)
+    assert torch.cat(asked).tolist() == [i % 10 for i in range(23)]
+    assert [len(labels) for labels in asked] == [10, 10, 3]
+    model, _ = load_model(ckpt(runs, "cgan"))
+    with torch.no_grad():  # the files are the seeded samples, rounded to 8 bits
+        z = model.sample_noise(10, torch.Generator().manual_seed(0))
+        expected = ((model(z, torch.arange(10)) + 1) * 127.5).round()
+    written = torch.stack([read_image(str(f)).float() for f in files[:10]])
+    assert (written - expected).abs().max() <= 1
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+    with pytest.raises(ConfigError, match="exists and is not an empty folder"):
+        generate(cfg)
+    assert len(list(out_dir.iterdir())) == 23
+    strip = run_config(tmp_path, "generate", f"ckpt_path={ckpt(runs, 'dcgan')}", f"out_dir={tmp_path / 'i'}",
+                       "interpolate=true")  # fmt: skip
+    with pytest.raises(ConfigError, match="out_dir writes single samples"):
+        generate(strip)
+    assert not (tmp_path / "i").exists()
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    under_a_file = run_config(
+        tmp_path, "generate", f"ckpt_path={ckpt(runs, 'dcgan')}", f"out_dir={a_file / 's'}"
+    )
+    with pytest.raises(ConfigError, match="a parent of it is a file"):
+        generate(under_a_file)

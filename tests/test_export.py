@@ -218,11 +218,14 @@ def test_an_interrupted_export_keeps_the_previous_file_and_leaves_no_partial_one
         ("gan", ["out=g.onnx"], ConfigError, r"out=g.onnx: format=torchscript writes \.pt files"),
         ("gan", ["opset=11"], ConfigError, r"opset must be null or an integer >= 18, got 11"),
         ("cyclegan", ["image_size=30"], ConfigError, r"image_size=30: .* divisible by 4; use 28 or 32"),
+        ("gan", ["out=<ckpt>"], ConfigError, r"that is the checkpoint itself"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_option(checkpoints, tmp_path, family, overrides, error, message):
     """format=torchscript unless the case sets one, so that no case depends on the optional packages."""
     ckpt = [f"ckpt_path={checkpoints[family]}"] if family else []
+    if family:
+        overrides = [o.replace("<ckpt>", str(checkpoints[family])) for o in overrides]
     fmt = [] if any(o.startswith("format=") for o in overrides) else ["format=torchscript"]
     cfg = make_config([*ckpt, *fmt, *overrides], tmp_path, config_name="export")
     with pytest.raises(error, match=message) as raised:
@@ -278,3 +281,13 @@ def test_parity_sees_weights_that_differ_from_the_file(checkpoints, tmp_path):
     with torch.no_grad():
         model.generator.project[0].bias.add_(1.0)
     assert export_module.parity(out, "torchscript", target, batch=4) > 1e-2
+
+
+def test_a_file_that_fails_the_parity_check_is_not_written(checkpoints, tmp_path, monkeypatch):
+    """A graph that computes something else (here: the parity check reads 0.5) is refused in one line and
+    leaves neither the file nor a temporary one."""
+    monkeypatch.setattr(export_module, "parity", lambda *args, **kwargs: 0.5)
+    out = tmp_path / "g.pt"
+    with pytest.raises(UserError, match=r"failed its parity check: max \|torchscript - eager\| = 0\.5"):
+        export(export_config(tmp_path, checkpoints["gan"], "format=torchscript", f"out={out}"))
+    assert not out.exists() and not list(tmp_path.glob(".g.pt.*.part"))

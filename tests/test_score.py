@@ -237,6 +237,7 @@ def test_max_count_ratio_null_scores_unequal_folders(folders, tmp_path):
             r"fake_dir=.*more lies inside real_dir=.*real: subfolders are read",
         ),
         ("real", "copy", ["features=clip"], ConfigError, r"features must be one of auto, mnist, inception"),
+        ("real", "copy", ["out=<real>"], ConfigError, r"out=.*real: expected the path of a file in a folder"),
         (
             "real",
             "copy",
@@ -254,6 +255,7 @@ def test_refusals_are_one_line(folders, tmp_path, real, fake, overrides, error, 
         base, _, sub = name.partition("/")
         return folders.get(base, tmp_path / base) / sub
 
+    overrides = [o.replace("<real>", str(folders["real"])) for o in overrides]
     with pytest.raises(error, match=message) as refused:
         score(config(tmp_path, where(real), where(fake), *overrides))
     assert "\n" not in str(refused.value)
@@ -282,3 +284,15 @@ def test_the_entry_point_writes_scores_or_logs_one_line_and_exits_1(folders, tmp
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and errors[0].getMessage().startswith("features=mnist needs gray images")
     assert not (tmp_path / "bad" / "scores.json").exists()
+
+
+def test_a_translate_output_folder_counts_only_its_translations(folders, tmp_path):
+    """`translate` writes index.html, inputs/ (and targets/) beside the translations: the sources must not
+    be scored as samples (they would double the fake count and mix the two)."""
+    translated = tmp_path / "translated"
+    shutil.copytree(folders["copy"], translated)
+    shutil.copytree(folders["noise"], translated / "inputs")
+    shutil.copytree(folders["noise"], translated / "targets")
+    (translated / "index.html").write_text("<table></table>")
+    report = score(config(tmp_path / "run", folders["real"], translated))
+    assert report["num_fake"] == N and report["metrics"]["fid"] < 1e-4

@@ -1,0 +1,57 @@
+"""Images written as single files: the translations of `translate`, the samples of `generate out_dir=`
+(which `score` and other tools read)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torchvision.transforms.v2.functional import to_pil_image
+
+from gan_experiments.errors import ConfigError
+
+
+def save_image_file(image: Tensor, path: Path) -> None:
+    """[-1, 1] tensor → file in the format of its extension (JPEG at quality 95); one channel stays a
+    gray (mode L) image, as MNIST's own files are. Rounded to 8 bits as torchvision's `save_image` does
+    (to_pil_image on floats would truncate: every pixel up to a level darker)."""
+    levels = ((image.detach().float().cpu().clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8)
+    pil = to_pil_image(levels)
+    options = {"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg") else {}
+    pil.save(path, **options)
+
+
+def check_new_folder(out_dir: Path) -> None:
+    """out_dir may be new or an empty folder, under folders (not files): checked before any work."""
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise ConfigError(f"out_dir={out_dir}: exists and is not an empty folder; choose a new folder")
+    if any(parent.exists() and not parent.is_dir() for parent in out_dir.parents):
+        raise ConfigError(f"out_dir={out_dir}: a parent of it is a file, not a folder")
+
+
+def write_image_folder(batches: Iterable[Tensor], out_dir: Path, suffix: str = ".png") -> int:
+    """Every image of `batches` as `000000.png`, `000001.png`, … in a new folder `out_dir`, written under
+    a temporary name beside it and renamed when complete: an interrupted run leaves no folder that a
+    later `score` would read as a (smaller) sample. An existing non-empty `out_dir` is refused, so no
+    earlier samples are mixed in or lost. Returns the number of files."""
+    check_new_folder(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    partial.mkdir()
+    count = 0
+    try:
+        for batch in batches:
+            for image in batch:
+                save_image_file(image, partial / f"{count:06d}{suffix}")
+                count += 1
+        if out_dir.exists():
+            out_dir.rmdir()  # empty (checked above)
+        os.replace(partial, out_dir)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return count
