@@ -18,6 +18,12 @@ from gan_experiments.errors import UserError
 Result = TypeVar("Result")
 
 
+def command_line(module: str) -> str:
+    """The command as the user ran it (`python -m <module>` and its overrides), for reports and JSON files."""
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else sys.argv[1:]
+    return " ".join([f"python -m {module}", *overrides])
+
+
 def run_command(
     command: Callable[[DictConfig], Result],
     cfg: DictConfig,

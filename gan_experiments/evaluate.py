@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import hydra
-from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch import LightningDataModule, LightningModule
 from omegaconf import DictConfig
 from rich.console import Console
@@ -25,7 +23,7 @@ from rich.table import Table
 
 from gan_experiments import CONF_DIR
 from gan_experiments.checkpoints import fit_data_to_model, model_from_checkpoint, read_checkpoint, run_config
-from gan_experiments.cli import run_command
+from gan_experiments.cli import command_line, run_command
 from gan_experiments.config import validate
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
@@ -111,11 +109,6 @@ def settings_of(cfg: DictConfig) -> MetricSettings:
         raise ConfigError(str(error)) from None
 
 
-def command_line() -> str:
-    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else sys.argv[1:]
-    return " ".join(["python -m gan_experiments.evaluate", *overrides])
-
-
 def print_table(report: dict[str, Any], noise_model: bool) -> None:
     model = report["model"].rsplit(".", 1)[-1]
     title = f"{model}  {report['checkpoint']}  (epoch {report['epoch']}, batch {report['batches_seen']})"
@@ -168,7 +161,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             "device": str(device),
             "data": {"_target_": run.data._target_, **{k: str(v) for k, v in overrides.items()}},
         },
-        "command": command_line(),
+        "command": command_line("gan_experiments.evaluate"),
         "seconds": round(seconds, 2),
     }
     output = Path(cfg.output) if cfg.output else path.parent / "metrics.json"

@@ -22,7 +22,6 @@ import json
 import logging
 import math
 import os
-import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -33,7 +32,6 @@ from typing import Any
 import hydra
 import numpy as np
 import torch
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from PIL import Image
 from rich.console import Console
@@ -42,7 +40,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from gan_experiments import CONF_DIR
-from gan_experiments.cli import run_command
+from gan_experiments.cli import command_line, run_command
 from gan_experiments.config import validate
 from gan_experiments.data.image_folders import _DECODE_ERRORS, IMAGE_EXTENSIONS, _reason, read_image, to_image
 from gan_experiments.devices import resolve_device
@@ -505,11 +503,6 @@ def write_atomically(path: Path, text: str) -> None:
         partial.unlink(missing_ok=True)
 
 
-def command_line() -> str:
-    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else sys.argv[1:]
-    return " ".join(["python -m gan_experiments.score", *overrides])
-
-
 # ----------------------------------------------------------------------------------------------
 # the command
 
@@ -554,7 +547,7 @@ def score(cfg: DictConfig) -> dict[str, Any]:
             "batch_size": cfg.batch_size,
             "device": str(device),
         },
-        "command": command_line(),
+        "command": command_line("gan_experiments.score"),
         "seconds": round(seconds, 2),
     }
     out = Path(str(cfg.out)).expanduser()
