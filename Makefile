@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,sweeps,export]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,sweeps,export,wandb,mlflow]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -35,5 +35,5 @@ tensorboard: $(STAMP)
 	$(BIN)/tensorboard --logdir logs
 
 clean:
-	rm -rf logs/train logs/eval logs/generate logs/translate logs/export logs/score .pytest_cache .ruff_cache
+	rm -rf logs/train logs/eval logs/generate logs/translate logs/export logs/score logs/mlruns .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -36,7 +36,7 @@ def _choice(group: str) -> str:
 
 #: what each data layout is, and the data options that provide it
 LAYOUTS = {
-    "images": ("single images (noise → image)", "data=mnist"),
+    "images": ("single images (noise → image)", "data=mnist or data=image_folder data.root=…"),
     "paired": (
         "paired images (A → B)",
         "data=edges2shoes, data=mnist_outlines or data=paired_folder data.root=…",

@@ -85,7 +85,8 @@ def test_constructor_errors_surface_as_one_line(smoke_config):
             "dcgan",
             "mnist_strokes",
             r"model=dcgan trains on single images \(noise → image\), but "
-            r"data=mnist_strokes holds two unpaired image domains .*: use data=mnist$",
+            r"data=mnist_strokes holds two unpaired image domains .*: use data=mnist or data=image_folder "
+            r"data\.root=…$",
         ),
         ("cgan", "mnist_outlines", r"model=cgan trains on single images"),
     ],

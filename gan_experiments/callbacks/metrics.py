@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.loggers import TensorBoardLogger
 
+from gan_experiments.loggers import log_final_metrics
 from gan_experiments.metrics.run import MetricSettings, RunMetrics, metrics_for
 
 PREFIX = "metrics/"
@@ -114,8 +114,8 @@ class GANMetrics(Callback):
 
     # ---------------------------------------------------------------- comparing runs
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        """The last values as HParams metrics (`hp/<name>`): a sweep compares its jobs side by side in
-        TensorBoard's HParams tab. Per-digit coverage stays out to keep the table readable."""
+        """The last values as `hp/<name>`: a sweep compares its jobs side by side in TensorBoard's HParams
+        tab (the W&B run summary, MLflow's run table). Per-digit coverage stays out to keep it readable."""
         if not (self.log_hparams and self.last_scores):
             return
         metrics = {
@@ -125,8 +125,7 @@ class GANMetrics(Callback):
         }
         step = int(getattr(pl_module, "batches_seen", trainer.global_step))
         for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                logger.log_hyperparams(logger.hparams, metrics=metrics, step=step)
+            log_final_metrics(logger, metrics, step)
 
 
 class BestMetricCheckpoint(ModelCheckpoint):

@@ -56,12 +56,19 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".") and path.is_file()
 
 
-def list_images(folder: str | Path) -> list[Path]:
-    """Image files directly inside `folder`, sorted by name (the order evaluation pairs rely on)."""
+def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
+    """Image files directly inside `folder` (or anywhere below it when `recursive`, hidden folders such
+    as `.ipynb_checkpoints` left out), sorted by relative path (the order evaluation pairs rely on)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{folder} not found (expected a folder of images)")
-    return sorted(path for path in folder.iterdir() if is_image_file(path))
+    if not recursive:
+        return sorted(path for path in folder.iterdir() if is_image_file(path))
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if is_image_file(path) and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
 
 
 def _reason(error: BaseException) -> str:
@@ -97,13 +104,17 @@ class ImageList:
         return len(self.paths)
 
 
-def scan_images(folder: str | Path, skip_bad_images: bool = False) -> ImageList:
-    """List a folder and read every header (cheap: no decoding), so missing, empty and unreadable
-    input fails in `setup()` with the file named instead of mid-epoch inside a worker."""
+def scan_images(folder: str | Path, skip_bad_images: bool = False, recursive: bool = False) -> ImageList:
+    """List a folder (and its subfolders when `recursive`) and read every header (cheap: no decoding),
+    so missing, empty and unreadable input fails in `setup()` with the file named instead of mid-epoch
+    inside a worker."""
     folder = Path(folder)
-    paths = list_images(folder)
+    paths = list_images(folder, recursive)
     if not paths:
-        raise DatasetError(f"{folder} has no images (expected files ending in {', '.join(IMAGE_EXTENSIONS)})")
+        where = " or its subfolders" if recursive else ""
+        raise DatasetError(
+            f"{folder}{where} has no images (expected files ending in {', '.join(IMAGE_EXTENSIONS)})"
+        )
     good: list[Path] = []
     sizes: list[tuple[int, int]] = []
     bad: list[Path] = []

@@ -83,6 +83,23 @@ def sampling(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
+def seeded_samples(model: nn.Module, num_samples: int, batch_size: int, seed: int) -> Iterator[Batch]:
+    """`num_samples` images of a noise model in batches of `batch_size`, from `model.sample_inputs(n,
+    rng)` and `model(*inputs)` with a generator seeded by `seed` (the same images every time), with the
+    requested labels of conditional models (`requires_labels`), else None."""
+    rng = torch.Generator(device=model_device(model)).manual_seed(seed)
+    conditional = bool(getattr(model, "requires_labels", False))
+    produced = 0
+    while produced < num_samples:
+        inputs = model.sample_inputs(min(batch_size, num_samples - produced), rng)
+        images = model(*inputs)
+        take = min(len(images), num_samples - produced)
+        if take == 0:
+            raise RuntimeError(f"{type(model).__name__}.sample_inputs produced no samples")
+        yield images[:take], inputs[-1][:take] if conditional else None
+        produced += take
+
+
 class MNISTGANMetrics:
     """Scores a generator against cached MNIST reference statistics; see the module docstring.
 
@@ -190,17 +207,7 @@ class MNISTGANMetrics:
 
     def samples(self, model: nn.Module) -> Iterator[Batch]:
         """`num_samples` images from the model in batches, seeded; labels for conditional models."""
-        rng = torch.Generator(device=model_device(model)).manual_seed(self.seed)
-        conditional = bool(getattr(model, "requires_labels", False))
-        produced = 0
-        while produced < self.num_samples:
-            inputs = model.sample_inputs(min(self.batch_size, self.num_samples - produced), rng)
-            images = model(*inputs)
-            take = min(len(images), self.num_samples - produced)
-            if take == 0:
-                raise RuntimeError(f"{type(model).__name__}.sample_inputs produced no samples")
-            yield images[:take], inputs[-1][:take] if conditional else None
-            produced += take
+        return seeded_samples(model, self.num_samples, self.batch_size, self.seed)
 
     def evaluate(self, model: nn.Module) -> dict[str, float]:
         """Sample the model (eval mode, no grad, its mode restored after) and score the samples.

@@ -7,7 +7,9 @@ same number in metrics.json mean exactly the same thing.
     scores = evaluate_model(model, datamodule, settings)        # the same, in one call
 
 - GAN, DCGAN, LSGAN, cGAN: `MNISTGANMetrics`, `num_samples` samples against the MNIST test split, and
-  the floor (real training images against the same split); needs the MNIST DataModule.
+  the floor (real training images against the same split), on the MNIST DataModule.
+- GAN, DCGAN, LSGAN on `data=image_folder`: `FolderGANMetrics`, Inception FID/KID of `num_samples`
+  samples against as many of the folder's training images, when the Inception weights are on disk.
 - pix2pix: `PairedTranslationMetrics` over the validation batches (L1, PSNR, SSIM, Inception FID/KID).
 - CycleGAN: `UnpairedTranslationMetrics` over the validation batches (cycle L1, Inception FID/KID).
 - Both on the MNIST translation tasks (data=mnist_outlines / mnist_strokes) also get
@@ -29,11 +31,14 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor, nn
 
+from gan_experiments.data.image_folder import ImageFolderDataModule
 from gan_experiments.data.mnist import MNISTDataModule
 from gan_experiments.data.mnist_translation import MNISTTranslationDataModule
 from gan_experiments.metrics.digit_translation import DigitTranslationMetrics
+from gan_experiments.metrics.folder import FolderGANMetrics
 from gan_experiments.metrics.generative import MNISTGANMetrics, sampling
 from gan_experiments.metrics.image_to_image import PairedTranslationMetrics, UnpairedTranslationMetrics
+from gan_experiments.metrics.inception import InceptionFeatures, load_inception_features
 from gan_experiments.models.cyclegan import CycleGAN
 from gan_experiments.models.gan import GAN
 from gan_experiments.models.pix2pix import Pix2Pix
@@ -46,7 +51,7 @@ class MetricSettings:
     num_samples: int = 10_000  # MNIST models: generated samples (and real training images for the floor)
     batch_size: int = 500  # MNIST models: samples per generator/classifier pass
     seed: int = 0  # sampling noise, the floor's training subset, KID subsets
-    inception_weights: str | Path | None = None  # translation models: InceptionV3 weights file
+    inception_weights: str | Path | None = None  # translation and image-folder models: InceptionV3 file
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_samples, int) or self.num_samples < 2:
@@ -94,6 +99,39 @@ class NoiseModelMetrics(RunMetrics):
         return self.metrics.evaluate(model)
 
     def to(self, device: str | torch.device) -> NoiseModelMetrics:
+        if torch.device(device) != self.metrics.device:
+            self.metrics.to(device)
+        return self
+
+
+class FolderNoiseModelMetrics(RunMetrics):
+    """Noise models on an image folder: the real reference (a seeded `num_samples` of the training
+    images, all when fewer) is encoded once, here; `compute` then encodes only the model's samples."""
+
+    #: Inception runs at 299 px: smaller batches than the MNIST classifier's keep the memory modest
+    max_batch_size = 100
+
+    def __init__(
+        self,
+        datamodule: ImageFolderDataModule,
+        settings: MetricSettings,
+        features: InceptionFeatures,
+        device: torch.device,
+    ) -> None:
+        batch_size = min(settings.batch_size, self.max_batch_size)
+        self.metrics = FolderGANMetrics(
+            features,
+            num_samples=settings.num_samples,
+            batch_size=batch_size,
+            seed=settings.seed,
+            device=device,
+        )
+        self.metrics.reference(datamodule.reference_loader(settings.num_samples, batch_size))
+
+    def compute(self, model: nn.Module) -> dict[str, float]:
+        return self.metrics.evaluate(model)
+
+    def to(self, device: str | torch.device) -> FolderNoiseModelMetrics:
         if torch.device(device) != self.metrics.device:
             self.metrics.to(device)
         return self
@@ -239,11 +277,15 @@ def metrics_for(
         if isinstance(model, GAN):
             if isinstance(datamodule, MNISTDataModule):
                 return NoiseModelMetrics(datamodule, settings, device)
+            if isinstance(datamodule, ImageFolderDataModule):
+                # without the weights on disk, load_inception_features has said (once) where to put them
+                features = load_inception_features(settings.inception_weights)
+                return FolderNoiseModelMetrics(datamodule, settings, features, device) if features else None
             data = type(datamodule).__name__ if datamodule is not None else "no DataModule"
             warnings.warn(
                 f"sample-quality metrics skipped: {type(model).__name__} samples are scored with the "
-                f"MNIST classifier, which needs MNIST data (data=mnist), but the data is {data}; "
-                "there is no feature network for other noise-to-image data",
+                f"MNIST classifier on data=mnist or with InceptionV3 on data=image_folder, but the data "
+                f"is {data}",
                 UserWarning,
                 stacklevel=2,
             )

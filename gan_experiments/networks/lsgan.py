@@ -4,18 +4,32 @@ D: 5×5 conv (width) → 2×2 max-pool → 5×5 conv (2·width) → pool → FC 
 G: FC 32·width + BN → FC (s·s·4·width) + BN → 4×4/2 transposed conv (2·width) + BN → 4×4/2 transposed
 conv to the image, Tanh. With width 32 these are the notes' 32/64/1024 and 1024/7·7·128/64 at 28 px.
 
+Larger images (data=image_folder at 64 or 128 px) get one more stage per doubling instead of ever wider
+fully connected layers (G's start stays at most 8×8 with twice the channels per extra stage; D adds a
+conv + pool per extra stage): at width 32, G has 8.6 / 17.6 / 36.5 M parameters at 32 / 64 / 128 px
+(mostly the second FC layer) and D 1.7 / 2.4 / 5.3 M. At 28 and 32 px the networks, and so their
+checkpoints, are the notes' two-stage ones.
+
 Both are initialized like the notes' TensorFlow layers (Glorot/Xavier uniform, zero biases); with
 PyTorch's default initialization instead, 41 % of the generator's first output pixels are saturated.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 
 from torch import Tensor, nn
 
 from gan_experiments.networks.init import InitKind, init_weights
 from gan_experiments.networks.norm import NormKind, norm_layer, vector_norm_layer
+
+
+def lsgan_stages(image_size: int) -> int:
+    """×2 stages between G's start and the image: 2 (the notes') up to 32 px, one more per doubling, so
+    the start is at most 8×8 (64 → 3, 128 → 4)."""
+    return max(2, math.ceil(math.log2(image_size / 8)))
 
 
 class LSGANGenerator(nn.Module):
@@ -29,21 +43,27 @@ class LSGANGenerator(nn.Module):
     ) -> None:
         super().__init__()
         channels, height, width_px = image_shape
-        if height != width_px or height % 4:
+        stages = lsgan_stages(height)
+        if height != width_px or height % 2**stages:
             raise ValueError(
-                f"LSGAN generator needs square images with a size divisible by 4, got {height}x{width_px}"
+                f"LSGAN generator needs square images with a size divisible by {2**stages}, "
+                f"got {height}x{width_px}"
             )
-        self.start = (4 * width, height // 4, height // 4)
-        fc, start_units = 32 * width, 4 * width * (height // 4) ** 2
+        start = height // 2**stages
+        # channels per stage input: 4·width at the notes' two stages, doubled for each extra stage
+        widths = [4 * width * 2 ** (stages - 2 - i) for i in range(stages - 1)] + [2 * width]
+        self.start = (widths[0], start, start)
+        fc, start_units = 32 * width, widths[0] * start**2
         # the notes apply ReLU before BatchNorm; kept as written
         self.project = nn.Sequential(
             nn.Linear(z_dim, fc), nn.ReLU(True), nn.BatchNorm1d(fc),
             nn.Linear(fc, start_units), nn.ReLU(True), nn.BatchNorm1d(start_units),
         )  # fmt: skip
-        self.upsample = nn.Sequential(
-            nn.ConvTranspose2d(4 * width, 2 * width, 4, 2, 1), nn.ReLU(True), nn.BatchNorm2d(2 * width),
-            nn.ConvTranspose2d(2 * width, channels, 4, 2, 1), nn.Tanh(),
-        )  # fmt: skip
+        layers: list[nn.Module] = []
+        for n_in, n_out in itertools.pairwise(widths):
+            layers += [nn.ConvTranspose2d(n_in, n_out, 4, 2, 1), nn.ReLU(True), nn.BatchNorm2d(n_out)]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+        self.upsample = nn.Sequential(*layers)
         init_weights(self, init, init_gain, norm_std=0.0)
 
     def forward(self, z: Tensor) -> Tensor:
@@ -61,7 +81,10 @@ class LSGANDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         channels, height, width_px = image_shape
-        size = ((height - 4) // 2 - 4) // 2
+        stages = lsgan_stages(height)
+        size = height
+        for _ in range(stages):  # 5×5 valid conv, then 2×2 pool
+            size = (size - 4) // 2
         if height != width_px or size < 1:
             raise ValueError(
                 f"LSGAN discriminator needs square images of at least 16 px, got {height}x{width_px}"
@@ -74,13 +97,16 @@ class LSGANDiscriminator(nn.Module):
 
         fc = 32 * width
         fc_norm = "none" if norm == "instance" else norm  # no instance statistics for a vector
-        self.features = nn.Sequential(
-            nn.Conv2d(channels, width, 5), nn.LeakyReLU(0.01), nn.MaxPool2d(2, 2),
-            *normed(nn.Conv2d(width, 2 * width, 5), norm_layer(norm)(2 * width)),
-            nn.LeakyReLU(0.01), nn.MaxPool2d(2, 2),
-        )  # fmt: skip
+        widths = [width * 2**i for i in range(stages)]
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 5), nn.LeakyReLU(0.01), nn.MaxPool2d(2, 2)]
+        for n_in, n_out in itertools.pairwise(widths):
+            layers += [
+                *normed(nn.Conv2d(n_in, n_out, 5), norm_layer(norm)(n_out)),
+                nn.LeakyReLU(0.01), nn.MaxPool2d(2, 2),
+            ]  # fmt: skip
+        self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
-            *normed(nn.Linear(2 * width * size * size, fc), vector_norm_layer(fc_norm)(fc)),
+            *normed(nn.Linear(widths[-1] * size * size, fc), vector_norm_layer(fc_norm)(fc)),
             nn.LeakyReLU(0.01), nn.Linear(fc, 1),
         )  # fmt: skip
         init_weights(self, init, init_gain, norm_std=0.0)
