@@ -27,8 +27,6 @@ import importlib.util
 import json
 import logging
 import math
-import os
-import uuid
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
@@ -44,6 +42,7 @@ from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from gan_experiments import CONF_DIR
+from gan_experiments.atomic import atomic_path
 from gan_experiments.checkpoints import load_model
 from gan_experiments.cli import run_command
 from gan_experiments.config import validate
@@ -339,22 +338,6 @@ def onnx_quietly() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
-
-
-@contextlib.contextmanager
-def atomic_path(out: Path) -> Iterator[Path]:
-    """A temporary path in `out`'s folder, flushed to disk and renamed to `out` when the block completes,
-    removed when it fails: readers see the previous file or the complete new one, never a partial write.
-    The writer creates the file itself, so it gets the usual permissions (mkstemp's would be 0600)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
-    try:
-        yield tmp
-        with open(tmp, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def example_inputs(target: Target, batch: int, seed: int, device: torch.device) -> tuple[Tensor, ...]:

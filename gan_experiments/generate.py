@@ -1,7 +1,8 @@
-"""`python -m gan_experiments.generate ckpt_path=… num=64 out=samples.png [label=3]
+"""`python -m gan_experiments.generate ckpt_path=…|pretrained=<name> num=64 out=samples.png [label=3]
 [interpolate=true steps=10 rows=8] [seed=0] [device=auto]`: a PNG grid of samples from a noise-to-image
 checkpoint (GAN, DCGAN, LSGAN, cGAN), or a strip of latent interpolations; with `out_dir=…` the `num`
-samples as single image files instead (for `score` or another tool's metrics).
+samples as single image files instead (for `score` or another tool's metrics). `pretrained=dcgan_mnist`
+(see `gan_experiments.pretrained`) samples a generator shipped with the package instead of a checkpoint.
 
 Sampling goes through the model's `forward`, i.e. the EMA generator when the run kept one, in eval
 mode, with a seeded generator: the same command writes the same picture.
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import hydra
 import torch
+from lightning.pytorch import LightningModule
 from omegaconf import DictConfig
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
@@ -28,6 +30,7 @@ from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.image_files import check_new_folder, write_image_folder
 from gan_experiments.models.gan import GAN
+from gan_experiments.pretrained import available, load_pretrained
 
 log = logging.getLogger("gan_experiments.generate")
 
@@ -125,8 +128,27 @@ def write_samples(model: GAN, cfg: DictConfig, label: int | None, rng: torch.Gen
     out_dir = Path(str(cfg.out_dir)).expanduser()
     with torch.no_grad():
         count = write_image_folder(sample_batches(model, cfg.num, label, rng), out_dir)
-    log.info("%d samples from %s written to %s (%s)", count, cfg.ckpt_path, out_dir, "000000.png …")
+    log.info("%d samples from %s written to %s (%s)", count, source_of(cfg), out_dir, "000000.png …")
     return out_dir
+
+
+def source_of(cfg: DictConfig) -> str:
+    """What the samples come from, for messages: the checkpoint path or `pretrained=<name>`."""
+    return f"pretrained={cfg.pretrained}" if cfg.pretrained else str(cfg.ckpt_path)
+
+
+def load_generator(cfg: DictConfig, device: torch.device) -> LightningModule:
+    """The model of `ckpt_path`, or the shipped generator `pretrained` names (exactly one of the two)."""
+    if (cfg.ckpt_path is None) == (cfg.pretrained is None):
+        raise ConfigError(
+            "set ckpt_path=… (a training checkpoint) or pretrained=<name> (one of "
+            f"{', '.join(available()) or 'none installed'}), exactly one of them"
+        )
+    if cfg.pretrained is not None:
+        if cfg.trust_checkpoint:
+            raise ConfigError("trust_checkpoint applies to ckpt_path; pretrained files are always checked")
+        return load_pretrained(str(cfg.pretrained), device)
+    return load_model(cfg.ckpt_path, device, trust=cfg.trust_checkpoint)[0]
 
 
 def generate(cfg: DictConfig) -> Path:
@@ -139,7 +161,7 @@ def generate(cfg: DictConfig) -> Path:
             raise ConfigError("out_dir writes single samples; interpolate=true draws a strip into out=…")
         check_new_folder(Path(str(cfg.out_dir)).expanduser())
     device = resolve_device(cfg.device)
-    model, _ = load_model(cfg.ckpt_path, device, trust=cfg.trust_checkpoint)
+    model = load_generator(cfg, device)
     if not isinstance(model, GAN):
         raise UserError(
             f"ckpt_path={cfg.ckpt_path}: a {type(model).__name__} checkpoint translates images; use "
@@ -161,7 +183,7 @@ def generate(cfg: DictConfig) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     save_image(grid, out)
     what = f"{cfg.rows}×{cfg.steps} interpolation" if cfg.interpolate else f"{len(images)} samples"
-    log.info("%s from %s written to %s", what, cfg.ckpt_path, out)
+    log.info("%s from %s written to %s", what, source_of(cfg), out)
     return out
 
 

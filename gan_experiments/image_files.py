@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import torch
 from torch import Tensor
 from torchvision.transforms.v2.functional import to_pil_image
 
+from gan_experiments.atomic import partial_name
 from gan_experiments.errors import ConfigError
 
 
@@ -41,7 +41,7 @@ def write_image_folder(batches: Iterable[Tensor], out_dir: Path, suffix: str = "
     earlier samples are mixed in or lost. Returns the number of files."""
     check_new_folder(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    partial = partial_name(out_dir)
     partial.mkdir()
     count = 0
     try:

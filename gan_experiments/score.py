@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -40,6 +39,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from gan_experiments import CONF_DIR
+from gan_experiments.atomic import write_text_atomically
 from gan_experiments.cli import command_line, run_command
 from gan_experiments.config import validate
 from gan_experiments.data.image_folders import _DECODE_ERRORS, IMAGE_EXTENSIONS, _reason, read_image, to_image
@@ -489,20 +489,6 @@ def json_safe(value: float) -> float | str:
     return value if math.isfinite(value) else str(value)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Readers see the previous file or the complete new one, never a partial write."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        with open(partial, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 # ----------------------------------------------------------------------------------------------
 # the command
 
@@ -552,7 +538,7 @@ def score(cfg: DictConfig) -> dict[str, Any]:
     }
     out = Path(str(cfg.out)).expanduser()
     safe = {**report, "metrics": {name: json_safe(value) for name, value in scores.items()}}
-    write_atomically(out, json.dumps(safe, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomically(out, json.dumps(safe, indent=2, ensure_ascii=False) + "\n")
     print_table(report)
     log.info("scores of %s against %s written to %s (%.1f s)", fake.root, real.root, out, seconds)
     return report

@@ -231,7 +231,7 @@ def test_slerp_keeps_the_norm_where_lerp_shrinks_it():
             UserError,
             "a CycleGAN checkpoint translates images; use python -m gan_experiments.translate",
         ),
-        ([], ConfigError, "ckpt_path must be set"),
+        ([], ConfigError, r"set ckpt_path=… \(a training checkpoint\) or pretrained=<name> .*exactly one"),
         (["ckpt_path=<dcgan>", "label=3"], ConfigError, "a GAN is unconditional; label needs a cGAN"),
         (["ckpt_path=<cgan>", "label=12"], ConfigError, r"label must be an integer in \[0, 10\), got 12"),
         (["ckpt_path=<dcgan>", "interpolate=true", "steps=1"], ConfigError, "steps must be an integer >= 2"),
