@@ -4,11 +4,13 @@ its pieces: budgets, row selection, targets, the tables."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
 from gan_experiments.quality import report
-from gan_experiments.quality.__main__ import IDENTITY_FILE, continues, main
+from gan_experiments.quality.__main__ import IDENTITY_FILE, MAKE_TRAIN_EXPERIMENT, continues, main
 from gan_experiments.quality.rows import LOSSES, fid_within, matrix, rarest_digit_at_least, select
 from gan_experiments.quality.run import Budget, parse_duration
 
@@ -144,14 +146,26 @@ def test_time_to_quality_stops_at_the_bar_and_scores_that_checkpoint(tmp_path):
         "callbacks.quality_bar.fid_times_floor=1e9",
         "--override",
         "callbacks.quality_bar.digit_share=[0,1]",
+        "--override",
+        "callbacks.quality_bar.label_accuracy=0",
     ]
     results = main(
         ["--tiny", "--device", "cpu", "--time-to-quality", "--eval-every", "1", "--out", str(out), *loose]
     )
-    entry = results["rows"]["dcgan_mnist"]
+    entry = results["rows"][MAKE_TRAIN_EXPERIMENT]
     assert entry["status"] == "ok" and entry["batches"] == 1, "stopped at the first measurement"
-    bar = json.loads((out / "rows" / "dcgan_mnist" / "checkpoints" / "bar.json").read_text())
+    bar = json.loads((out / "rows" / MAKE_TRAIN_EXPERIMENT / "checkpoints" / "bar.json").read_text())
     assert entry["seconds_to_bar"] == bar["seconds_since_launch"] > 0 and bar["batches"] == 1
-    assert {"fid", "coverage_min"} <= set(bar["metrics"])
-    assert [t["text"] for t in entry["targets"]] == ["FID ≤ 3 × floor", "every digit 7%–13%"]
+    assert {"fid", "coverage_min", "label_accuracy"} <= set(bar["metrics"])
+    assert [t["text"] for t in entry["targets"]] == [
+        "FID ≤ 3 × floor",
+        "every digit 7%–13%",
+        "label accuracy ≥ 98 %",
+    ]
     assert "bar at" in (out / report.TABLE_FILE).read_text()
+
+
+def test_time_to_quality_measures_the_experiment_make_train_runs():
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    (experiment,) = re.findall(r"^EXPERIMENT \?= (\S+)$", makefile, flags=re.MULTILINE)
+    assert experiment == MAKE_TRAIN_EXPERIMENT

@@ -94,7 +94,7 @@ def test_spectral_norm_wraps_every_discriminator_layer(smoke_config):
     ],
 )
 def test_mnist_presets_compose_and_train(smoke_config, tmp_path, experiment, model_class, ema):
-    """The presets (`make train` runs dcgan_mnist) train end to end; debug=smoke only shrinks them."""
+    """The presets (`make train` runs cgan_mnist) train end to end; debug=smoke only shrinks them."""
     from gan_experiments.checkpoints import load_model
 
     cfg = smoke_config(f"experiment={experiment}")
