@@ -32,5 +32,6 @@ def atomic_path(out: Path) -> Iterator[Path]:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
+    """`path.write_text(text)` through `atomic_path`."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)

@@ -53,8 +53,8 @@ ALLOWED_TARGET_PREFIXES = (*ALLOWED_PACKAGES, "lightning.pytorch.Trainer")
 #: modules the located class must be defined in (`torch.nn.functional.torch.save` is no class of torch.nn,
 #: `lightning.pytorch.callbacks.model_checkpoint.pl.cli.LightningCLI` no callback)
 ALLOWED_DEFINING_MODULES = (*ALLOWED_PACKAGES, "lightning.pytorch.trainer.")
-#: functions (not classes) a run config may name: the learning-rate schedule factories
-ALLOWED_FUNCTION_MODULES = ("gan_experiments.models.schedules",)
+#: functions (not classes) a run config may name: the learning-rate schedule and logger factories
+ALLOWED_FUNCTION_MODULES = ("gan_experiments.models.schedules", "gan_experiments.loggers")
 
 
 class CheckpointError(UserError):

@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import hydra
 from lightning.pytorch import LightningDataModule, LightningModule
@@ -25,6 +25,7 @@ from gan_experiments import CONF_DIR
 from gan_experiments.checkpoints import fit_data_to_model, model_from_checkpoint, read_checkpoint, run_config
 from gan_experiments.cli import command_line, run_command
 from gan_experiments.config import validate
+from gan_experiments.data.image_folder import ImageFolderDataModule
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.metrics.run import MetricSettings, evaluate_model
@@ -74,12 +75,29 @@ TRANSLATION_MEANINGS = {
 }
 
 
-def meaning(name: str, noise_model: bool) -> str:
+FOLDER_MEANINGS = {
+    "fid": "Inception FID of num_fake samples vs num_real training images of the folder (lower is better)",
+    "kid_mean": "Inception KID, mean over subsets",
+    "kid_std": "its standard deviation over subsets",
+    "num_real": "real images in the reference (a seeded subset of the training images)",
+    "num_fake": "generated samples",
+}
+#: which table describes a run's metrics: MNIST noise models, noise models on a folder, translation
+MetricKind = Literal["mnist", "folder", "translation"]
+
+
+def metric_kind(model: LightningModule, datamodule: LightningDataModule) -> MetricKind:
+    if not isinstance(model, GAN):
+        return "translation"
+    return "folder" if isinstance(datamodule, ImageFolderDataModule) else "mnist"
+
+
+def meaning(name: str, kind: MetricKind) -> str:
     if name.startswith("coverage/"):
         return f"share of samples read as the digit {name.split('/')[1]}"
-    if name.startswith("kid") and not noise_model:
+    if name.startswith("kid") and kind == "translation":
         return "Inception KID (mean / std over subsets)"
-    table = MNIST_MEANINGS if noise_model else TRANSLATION_MEANINGS
+    table = {"mnist": MNIST_MEANINGS, "folder": FOLDER_MEANINGS, "translation": TRANSLATION_MEANINGS}[kind]
     return table.get(name, "")
 
 
@@ -109,7 +127,7 @@ def settings_of(cfg: DictConfig) -> MetricSettings:
         raise ConfigError(str(error)) from None
 
 
-def print_table(report: dict[str, Any], noise_model: bool) -> None:
+def print_table(report: dict[str, Any], kind: MetricKind) -> None:
     model = report["model"].rsplit(".", 1)[-1]
     title = f"{model}  {report['checkpoint']}  (epoch {report['epoch']}, batch {report['batches_seen']})"
     table = Table(title=title, title_justify="left")
@@ -117,7 +135,7 @@ def print_table(report: dict[str, Any], noise_model: bool) -> None:
     table.add_column("value", justify="right")
     table.add_column("meaning", style="dim")
     for name, value in report["metrics"].items():
-        table.add_row(name, f"{value:.4g}", meaning(name, noise_model))
+        table.add_row(name, f"{value:.4g}", meaning(name, kind))
     Console().print(table)
 
 
@@ -168,7 +186,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     output.parent.mkdir(parents=True, exist_ok=True)
     safe = {**report, "metrics": {name: json_safe(value) for name, value in scores.items()}}
     output.write_text(json.dumps(safe, indent=2) + "\n")
-    print_table(report, noise_model=isinstance(model, GAN))
+    print_table(report, metric_kind(model, datamodule))
     log.info("metrics of %s written to %s (%.1f s)", path, output, seconds)
     return report
 

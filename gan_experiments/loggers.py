@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 from lightning.pytorch.loggers import Logger, MLFlowLogger, TensorBoardLogger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 
 from gan_experiments.errors import ConfigError
@@ -77,12 +78,16 @@ def mlflow_logger(
     in `<store_dir>/mlflow.db` (SQLite: MLflow 3 refuses new plain-file stores) and the images in
     `<store_dir>/artifacts/`. `tracking_uri` (a server, another database) replaces the local table."""
     require("mlflow", "mlflow")
+    if tracking_uri:  # a server or database of the user's: its own artifact store too
+        return MLFlowLogger(
+            experiment_name=experiment_name, run_name=run_name, tracking_uri=tracking_uri, **kwargs
+        )
     store = Path(store_dir).expanduser().resolve()
     store.mkdir(parents=True, exist_ok=True)
     return MLFlowLogger(
         experiment_name=experiment_name,
         run_name=run_name,
-        tracking_uri=tracking_uri or f"sqlite:///{store / 'mlflow.db'}",
+        tracking_uri=f"sqlite:///{store / 'mlflow.db'}",
         artifact_location=(store / "artifacts").as_uri(),
         **kwargs,
     )
@@ -94,9 +99,11 @@ def to_hwc_uint8(grid: Tensor) -> np.ndarray:
     return array[:, :, 0] if array.shape[2] == 1 else array
 
 
+@rank_zero_only
 def log_image(logger: Logger, tag: str, grid: Tensor, step: int) -> None:
     """One image grid, (C, H, W) float in [0, 1], under `tag` at `step`, in the backend's image store
-    (loggers without one, such as CSV, are left alone)."""
+    (loggers without one, such as CSV, are left alone). Rank 0 only: the other ranks' loggers are
+    Lightning's placeholders."""
     if isinstance(logger, TensorBoardLogger):
         logger.experiment.add_image(tag, grid, global_step=step)
     elif isinstance(logger, WandbLogger):
@@ -105,6 +112,7 @@ def log_image(logger: Logger, tag: str, grid: Tensor, step: int) -> None:
         logger.experiment.log_image(logger.run_id, to_hwc_uint8(grid), key=tag.replace("/", "_"), step=step)
 
 
+@rank_zero_only
 def log_final_metrics(logger: Logger, metrics: dict[str, float], step: int) -> None:
     """A run's final metric values, where each backend compares runs: TensorBoard's HParams tab, the
     W&B run summary, MLflow metrics at the last step."""

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
 from gan_experiments.atomic import atomic_path, write_text_atomically
@@ -44,6 +45,7 @@ def available(folder: Path | None = None) -> list[str]:
 
 
 def read_record(name: str, folder: Path | None = None) -> dict[str, Any]:
+    """The JSON record of a packed generator (sha256, metrics, commands); unknown names list the known."""
     folder = folder or WEIGHTS_DIR
     path = folder / f"{name}.json"
     if not path.is_file():
@@ -103,47 +105,51 @@ def pack(
 
     folder = folder or WEIGHTS_DIR
     checkpoint = read_checkpoint(ckpt_path)
+    run = run_config(checkpoint)
+    if not issubclass(get_class(run.model._target_), GAN) or not issubclass(
+        get_class(run.data._target_), MNISTDataModule
+    ):
+        raise ConfigError(
+            f"--ckpt {ckpt_path}: a {run.model._target_} on {run.data._target_}; only noise-to-image GANs "
+            "trained on MNIST are packed (their metrics need MNIST)"
+        )
     original = model_from_checkpoint(checkpoint)
-    if not isinstance(original, GAN):
-        raise ConfigError(
-            f"--ckpt {ckpt_path}: a {type(original).__name__}; only noise-to-image GANs are packed"
-        )
-    config = OmegaConf.to_container(run_config(checkpoint), resolve=True)
-    out = folder / f"{name}.pt"
-    with atomic_path(out) as tmp:
-        torch.save({CHECKPOINT_KEY: config, GENERATOR_KEY: packed_state(original)}, tmp)
-    data = instantiate(run_config(checkpoint).data, data_dir=str(data_dir), download=False)
-    if not isinstance(data, MNISTDataModule):
-        raise ConfigError(
-            f"--ckpt {ckpt_path}: trained on {type(data).__name__}; pretrained models are MNIST's"
-        )
+    config = OmegaConf.to_container(run, resolve=True)
+    data = instantiate(run.data, data_dir=str(data_dir), download=False)
     data.prepare_data()
     data.setup("validate")
     settings = MetricSettings(num_samples=num_samples)
-    scores = {
-        "packed_fp16": evaluate_model(load_packed(out), data, settings),
-        "original_fp32": evaluate_model(original, data, settings),
-    }
-    record = {
-        "name": name,
-        "sha256": sha256_of(out),
-        "file_bytes": out.stat().st_size,
-        "model": config["model"]["_target_"],
-        "generator": config["model"]["generator"]["_target_"],
-        "metrics": {key: round(value, 4) for key, value in scores["packed_fp16"].items()},
-        "metrics_fp32": {key: round(value, 4) for key, value in scores["original_fp32"].items()},
-        "metrics_protocol": f"as python -m gan_experiments.evaluate: {num_samples} samples, seed 0, "
-        "against the MNIST test set, the project's classifier",
-        "trained_by": trained_by,
-        "source": {
-            "checkpoint": Path(ckpt_path).name,
-            "epoch": checkpoint.get("epoch"),
-            "batches_seen": checkpoint.get("adversarial_state", {}).get("batches_seen"),
-        },
-        "packed_by": "python -m gan_experiments.pretrained " + " ".join(sys.argv[1:]),
-        "torch_version": torch.__version__,
-    }
-    write_text_atomically(folder / f"{name}.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    out = folder / f"{name}.pt"
+    # the new .pt replaces the old only after it is scored and its record written: a failure leaves the
+    # shipped pair as it was
+    with atomic_path(out) as tmp:
+        torch.save({CHECKPOINT_KEY: config, GENERATOR_KEY: packed_state(original)}, tmp)
+        scores = {
+            "packed_fp16": evaluate_model(load_packed(tmp), data, settings),
+            "original_fp32": evaluate_model(original, data, settings),
+        }
+        record = {
+            "name": name,
+            "sha256": sha256_of(tmp),
+            "file_bytes": tmp.stat().st_size,
+            "model": config["model"]["_target_"],
+            "generator": config["model"]["generator"]["_target_"],
+            "metrics": {key: round(value, 4) for key, value in scores["packed_fp16"].items()},
+            "metrics_fp32": {key: round(value, 4) for key, value in scores["original_fp32"].items()},
+            "metrics_protocol": f"as python -m gan_experiments.evaluate: {num_samples} samples, seed 0, "
+            "against the MNIST test set, the project's classifier",
+            "trained_by": trained_by,
+            "source": {
+                "checkpoint": Path(ckpt_path).name,
+                "epoch": checkpoint.get("epoch"),
+                "batches_seen": checkpoint.get("adversarial_state", {}).get("batches_seen"),
+            },
+            "packed_by": shlex.join(["python", "-m", "gan_experiments.pretrained", *sys.argv[1:]]),
+            "torch_version": torch.__version__,
+        }
+        write_text_atomically(
+            folder / f"{name}.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+        )
     return record
 
 

@@ -126,7 +126,7 @@ def test_an_unreadable_file_is_named_or_skipped_and_counted(folder):
         ({"val_size": 24}, ConfigError, r"^data\.val_size=24: expected fewer than the 24 images in "),
         ({"image_size": 4}, ConfigError, r"^data\.image_size must be an integer >= 8 .*got 4$"),
         ({"channels": 4}, ConfigError, r"^data\.channels must be 1 \(grayscale\) or 3 \(RGB\), got 4$"),
-        ({"val_size": -1}, ConfigError, r"^data\.val_size must be an integer >= 0, got -1$"),
+        ({"val_size": 0}, ConfigError, r"^data\.val_size must be an integer >= 1, got 0$"),
     ],
 )
 def test_bad_options_and_folders_are_one_line_naming_them(folder, options, error, message):
@@ -155,22 +155,26 @@ def test_the_convolutional_networks_grow_a_stage_per_doubling(size):
     assert sum(isinstance(m, nn.Conv2d) for m in lsgan_d.modules()) == stages
 
 
-def test_the_notes_lsgan_networks_keep_their_layers_at_28_px():
-    """Checkpoints of the notes' network (28 and 32 px) load into the grown module layout."""
-    g, d = LSGANGenerator(96, (1, 28, 28)), LSGANDiscriminator((1, 28, 28))
+@pytest.mark.parametrize(
+    ("size", "start", "fc_in"), [(28, 7, 64 * 4 * 4), (32, 8, 64 * 5 * 5), (44, 11, 64 * 8 * 8)]
+)
+def test_the_notes_lsgan_networks_keep_their_layers_up_to_63_px(size, start, fc_in):
+    """Checkpoints of the notes' network (28 and 32 px, and the other sizes MNIST's padding makes) load
+    into the grown module layout."""
+    g, d = LSGANGenerator(96, (1, size, size)), LSGANDiscriminator((1, size, size))
     assert [k for k in g.state_dict() if k.startswith("upsample") and k.endswith("weight")] == [
         "upsample.0.weight",
         "upsample.2.weight",
         "upsample.3.weight",
     ]
-    assert g.start == (128, 7, 7)
+    assert g.start == (128, start, start)
     assert [k for k in d.state_dict() if k.endswith("weight")] == [
         "features.0.weight",
         "features.3.weight",
         "classifier.0.weight",
         "classifier.2.weight",
     ]
-    assert d.classifier[0].in_features == 64 * 4 * 4
+    assert d.classifier[0].in_features == fc_in
 
 
 @pytest.mark.slow

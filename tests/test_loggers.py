@@ -8,6 +8,7 @@ import importlib.util
 import pytest
 
 from gan_experiments import loggers
+from gan_experiments.checkpoints import load_model
 from gan_experiments.errors import ConfigError
 from gan_experiments.train import build, train
 
@@ -30,6 +31,9 @@ def test_mlflow_gets_scalars_images_config_and_final_metrics(smoke_config, tmp_p
     from mlflow.tracking import MlflowClient
 
     train(smoke_run(smoke_config, tmp_path, "mlflow"))
+    load_model(
+        tmp_path / "run" / "checkpoints" / "last.ckpt"
+    )  # the logger's factory is allowed in a run config
     store = tmp_path / "run" / "logs" / "mlruns"
     client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
     (experiment,) = [e for e in client.search_experiments() if e.name == "gan_experiments"]
@@ -64,6 +68,7 @@ def test_wandb_runs_offline_without_a_login_with_scalars_images_config_and_summa
 
     monkeypatch.setattr(loggers, "WandbLogger", RecordedWandbLogger)
     train(smoke_run(smoke_config, tmp_path, "wandb"))
+    load_model(tmp_path / "run" / "checkpoints" / "last.ckpt")
     (logger,) = made
     run = logger.experiment
     try:

@@ -58,6 +58,7 @@ def test_the_record_holds_checksum_metrics_and_the_training_command(packed):
     assert {"fid", "coverage_min", "label_accuracy"} <= set(record["metrics"]) & set(record["metrics_fp32"])
     assert record["source"]["checkpoint"] == "last.ckpt" and record["source"]["batches_seen"] > 0
     assert pretrained.available(packed["folder"]) == ["smoke_cgan"]
+    assert not list(packed["folder"].glob(".*.part"))
 
 
 def test_a_changed_file_is_refused_naming_it(packed, tmp_path):
@@ -84,7 +85,7 @@ def test_generate_pretrained_writes_a_grid_without_a_checkpoint(packed, tmp_path
             generate(make_config(overrides, tmp_path, config_name="generate"))
 
 
-@pytest.mark.parametrize("name", pretrained.available())
+@pytest.mark.parametrize("name", ["cgan_mnist", "dcgan_mnist"])
 def test_the_shipped_generators_load_and_sample_on_a_fresh_install(name, tmp_path):
     """No training, no download: the weights and records in the package (pip install -e or a wheel)."""
     record = pretrained.read_record(name)

@@ -4,7 +4,8 @@ Every image file in `root` and its subfolders (any format PIL reads, any mode: c
 on load) is one unlabelled training image. Each is resized so that its shorter side is `image_size`,
 then center-cropped to a square (faces, textures, CelebA's 178×218 all come out `image_size`²), and
 flipped left-right at random when `flip` is on. A seeded `val_size` of the images is held out for the
-discriminator's validation check (and as the real side of FID/KID, see `metrics.folder`).
+discriminator's validation check (the epochs at which the metrics callback measures); the real side of
+FID/KID is a seeded subset of the training images (`reference_set`, see `metrics.folder`).
 
 Unreadable files fail `setup()` with the file named (or, with `skip_bad_images=true`, are skipped and
 counted), as in the translation folders. Training items are `(epoch, index)` pairs, so a flip depends
@@ -111,8 +112,9 @@ class ImageFolderDataModule(LightningDataModule):
             raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {channels!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"data.batch_size must be an integer >= 1, got {batch_size!r}")
-        if isinstance(val_size, bool) or not isinstance(val_size, int) or val_size < 0:
-            raise ConfigError(f"data.val_size must be an integer >= 0, got {val_size!r}")
+        if isinstance(val_size, bool) or not isinstance(val_size, int) or val_size < 1:
+            # validation epochs are when the metrics callback measures: without them no FID, no best.ckpt
+            raise ConfigError(f"data.val_size must be an integer >= 1, got {val_size!r}")
         self.root = Path(root).expanduser()
         self.image_size = image_size
         self.channels = channels
@@ -178,9 +180,8 @@ class ImageFolderDataModule(LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader(self._require()[0], train=True)
 
-    def val_dataloader(self) -> DataLoader | list:
-        val = self._require()[1]
-        return self._loader(val, train=False) if len(val) else []
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self._require()[1], train=False)
 
     def reference_set(self, count: int) -> FolderImages:
         """A seeded `count` of the training images (all when fewer), unflipped: the real side of FID/KID
@@ -191,6 +192,7 @@ class ImageFolderDataModule(LightningDataModule):
         return FolderImages(train.images, rows, self.image_size, self.channels, flip=False, seed=self.seed)
 
     def reference_loader(self, count: int, batch_size: int) -> DataLoader:
+        """`reference_set(count)` in order, batched: what the metrics encode once per run."""
         return DataLoader(
             self.reference_set(count), batch_size=batch_size, num_workers=self.num_workers, shuffle=False
         )

@@ -48,8 +48,8 @@ from gan_experiments.models.pix2pix import Pix2Pix
 class MetricSettings:
     """What the numbers depend on; FID and KID are comparable only at equal `num_samples`."""
 
-    num_samples: int = 10_000  # MNIST models: generated samples (and real training images for the floor)
-    batch_size: int = 500  # MNIST models: samples per generator/classifier pass
+    num_samples: int = 10_000  # noise models: generated samples (and real images for the floor / reference)
+    batch_size: int = 500  # noise models: samples per generator/feature-network pass (Inception: ≤ 100)
     seed: int = 0  # sampling noise, the floor's training subset, KID subsets
     inception_weights: str | Path | None = None  # translation and image-folder models: InceptionV3 file
 
@@ -262,7 +262,8 @@ def metrics_for(
     device: str | torch.device = "cpu",
 ) -> RunMetrics | None:
     """The metrics of this kind of model on this data, or None (after one warning) when there is no
-    way to measure it: noise models are scored with the MNIST classifier, so they need MNIST data.
+    way to measure it: noise models are scored with the MNIST classifier on MNIST, with InceptionV3 on an
+    image folder (when its weights are on disk), and not at all on other data.
 
     Built with the global RNG forked: constructing the feature networks initializes weights, which
     must not shift the training's random stream (exact resume).

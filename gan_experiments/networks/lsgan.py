@@ -8,7 +8,8 @@ Larger images (data=image_folder at 64 or 128 px) get one more stage per doublin
 fully connected layers (G's start stays at most 8×8 with twice the channels per extra stage; D adds a
 conv + pool per extra stage): at width 32, G has 8.6 / 17.6 / 36.5 M parameters at 32 / 64 / 128 px
 (mostly the second FC layer) and D 1.7 / 2.4 / 5.3 M. At 28 and 32 px the networks, and so their
-checkpoints, are the notes' two-stage ones.
+checkpoints, are the notes' two-stage ones (as at every size below 64 px); an LSGAN checkpoint trained
+at 64 px or more before this change has the two-stage layout and does not load into the grown one.
 
 Both are initialized like the notes' TensorFlow layers (Glorot/Xavier uniform, zero biases); with
 PyTorch's default initialization instead, 41 % of the generator's first output pixels are saturated.
@@ -27,9 +28,10 @@ from gan_experiments.networks.norm import NormKind, norm_layer, vector_norm_laye
 
 
 def lsgan_stages(image_size: int) -> int:
-    """×2 stages between G's start and the image: 2 (the notes') up to 32 px, one more per doubling, so
-    the start is at most 8×8 (64 → 3, 128 → 4)."""
-    return max(2, math.ceil(math.log2(image_size / 8)))
+    """×2 stages between G's start and the image: 2 (the notes') below 64 px (28, 32, and the other
+    sizes MNIST's padding makes, as before), from 64 px one more per doubling so the start is at most
+    8×8 (64 → 3, 128 → 4)."""
+    return 2 if image_size < 64 else math.ceil(math.log2(image_size / 8))
 
 
 class LSGANGenerator(nn.Module):
