@@ -85,13 +85,15 @@ def test_generate_pretrained_writes_a_grid_without_a_checkpoint(packed, tmp_path
             generate(make_config(overrides, tmp_path, config_name="generate"))
 
 
-@pytest.mark.parametrize("name", ["cgan_mnist", "dcgan_mnist"])
+@pytest.mark.parametrize("name", ["cgan_mnist", "dcgan_mnist", "lsgan_mnist"])
 def test_the_shipped_generators_load_and_sample_on_a_fresh_install(name, tmp_path):
     """No training, no download: the weights and records in the package (pip install -e or a wheel)."""
     record = pretrained.read_record(name)
     model = pretrained.load_pretrained(name)
     assert record["trained_by"].startswith("python -m gan_experiments.")
-    assert record["metrics"]["fid"] > 0 and record["file_bytes"] < 5_000_000
+    assert record["metrics"]["fid"] > 0
+    g_parameters = sum(p.numel() for p in model.generator.parameters())
+    assert record["file_bytes"] < 2 * g_parameters + 300_000  # fp16 G only: no D, no optimizer state
     inputs = model.sample_inputs(4, torch.Generator().manual_seed(0))  # a cGAN rounds up to whole rows
     with torch.no_grad():
         images = model(*inputs)
