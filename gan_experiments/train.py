@@ -18,6 +18,7 @@ from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gan_experiments import CONF_DIR
+from gan_experiments.callbacks.exact_resume import ExactResume
 from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
 from gan_experiments.checkpoints import fit_data_to_model, read_checkpoint, run_config
 from gan_experiments.cli import run_command
@@ -89,6 +90,21 @@ def fill_from_data(cfg: DictConfig, datamodule: Any) -> None:
                 cfg.model[key] = list(value) if isinstance(value, tuple) else value
 
 
+def wants_exact_resume(cfg: DictConfig) -> bool:
+    """The top-level `exact_resume` (default true); `callbacks.preemption.exact_resume`, where exact
+    resume lived before it became part of every run, still decides when a script sets it."""
+    preemption = (cfg.get("callbacks") or {}).get("preemption") or {}
+    old_switch = preemption.get("exact_resume")
+    if old_switch is not None:
+        log.warning(
+            "callbacks.preemption.exact_resume is deprecated: exact resume is part of every run now; "
+            "use exact_resume=%s",
+            str(old_switch).lower(),
+        )
+        return bool(old_switch)
+    return bool(cfg.get("exact_resume", True))
+
+
 def instantiate_dict(node: DictConfig | None) -> list[Any]:
     """Instantiate every entry of a `name: {_target_: …}` group (callbacks, loggers); null entries are off."""
     if not node:
@@ -127,6 +143,8 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, 
         *instantiate_dict(cfg.get("callbacks")),
         RunConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)),
     ]
+    if wants_exact_resume(cfg):
+        callbacks.append(ExactResume())
     loggers = instantiate_dict(cfg.get("logger"))
     trainer = instantiate_checked(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     return datamodule, model, trainer

@@ -100,6 +100,31 @@ def test_ddp_sim_trains_cyclegan(smoke_config, tmp_path_factory, tmp_path):
     assert checkpoint["adversarial_state"]["batches_seen"] == 2
     assert len(checkpoint["image_pools"]["a"]["images"]) == 4  # rank 0's pool: 2 batches × 2 images
     assert all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values() if v.is_floating_point())
+    per_rank = checkpoint["image_pools_per_rank"]  # every rank's own history of fakes
+    assert len(per_rank) == 2 and all(len(pools["b"]["images"]) == 4 for pools in per_rank)
+    rank0_pool = torch.cat(checkpoint["image_pools"]["a"]["images"])
+    assert torch.equal(torch.cat(per_rank[0]["a"]["images"]), rank0_pool)
+    assert not torch.equal(torch.cat(per_rank[0]["a"]["images"]), torch.cat(per_rank[1]["a"]["images"]))
+
+    # resumed, each rank continues its own pools
+    resumed_dir = tmp_path / "resumed"
+    cfg = smoke_config(*DDP, "model=cyclegan", *data, "trainer.max_epochs=2", output_dir=resumed_dir)
+    datamodule, model, trainer = build(cfg)
+    trainer.callbacks.append(PoolProbe(str(resumed_dir / "pools")))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=tmp_path / "checkpoints" / "last.ckpt")
+    for rank in (0, 1):
+        at_start = torch.load(resumed_dir / f"pools.rank{rank}.pt")
+        assert torch.equal(torch.cat(at_start), torch.cat(per_rank[rank]["a"]["images"]))
+
+
+class PoolProbe(Callback):
+    """Runs in each spawned rank: CycleGAN's domain-A pool as the resumed training starts."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        torch.save(list(pl_module.pool_a.images), f"{self.path}.rank{trainer.global_rank}.pt")
 
 
 def test_distributed_wrapper_forwards_the_epoch_to_our_sampler():

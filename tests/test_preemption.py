@@ -109,7 +109,7 @@ def test_mid_epoch_resume_with_dataloader_workers_matches_an_uninterrupted_run(s
         "data.num_workers=1",  # the iterator is made before set_epoch (Lightning #21938)
         "trainer.limit_train_batches=4",
         "trainer.max_epochs=3",
-        f"callbacks.preemption.exact_resume={exact}",
+        f"exact_resume={exact}",
         "~callbacks.metrics",
         "~callbacks.best_checkpoint",
     )

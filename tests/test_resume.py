@@ -88,3 +88,54 @@ def test_ckpt_path_last_resumes_from_the_run_directory(smoke_config, tmp_path):
     train(smoke_config("trainer.limit_train_batches=2", "trainer.max_epochs=2", "ckpt_path=last"))
     state = final_state(tmp_path / "checkpoints" / "last.ckpt")
     assert state["epoch"] == 1 and state["adversarial_state"]["batches_seen"] == 4
+
+
+class SaveAndStopAt(Callback):
+    """Writes a checkpoint after the `at`-th training batch and ends the run there (mid-epoch), as a
+    user's own callback or a crash handler might: no checkpoint callback of the project involved."""
+
+    def __init__(self, at: int, path) -> None:
+        self.at, self.path = at, path
+
+    def on_train_batch_end(self, trainer, pl_module, *args) -> None:
+        if pl_module.batches_seen == self.at:
+            trainer.save_checkpoint(self.path)
+            trainer.should_stop = True
+
+
+def fit(cfg, *callbacks: Callback):
+    datamodule, model, trainer = build(cfg)
+    trainer.callbacks.extend(callbacks)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    return model, trainer
+
+
+@pytest.mark.parametrize("exact", [True, False], ids=["core", "exact_resume_off"])
+def test_resume_is_exact_without_any_project_callback(smoke_config, tmp_path, exact):
+    """`callbacks=none`: exact resume is part of the run, not of the preemption callback."""
+    common = (
+        "callbacks=none", "model=gan", "data.num_workers=1", "trainer.limit_train_batches=4",
+        "trainer.max_epochs=3", f"exact_resume={exact}",
+    )  # fmt: skip
+    straight, _ = fit(smoke_config(*common, output_dir=tmp_path / "straight"))
+    saved = tmp_path / "first.ckpt"
+    _, first = fit(smoke_config(*common, output_dir=tmp_path / "first"), SaveAndStopAt(6, saved))
+    assert not any(type(c).__name__ == "Preemption" for c in first.callbacks)
+    assert torch.load(saved, weights_only=False)["adversarial_state"]["batches_seen"] == 6  # epoch 1, 2 of 4
+    resumed, _ = fit(smoke_config(*common, f"ckpt_path={saved}", output_dir=tmp_path / "resumed"))
+
+    assert resumed.batches_seen == straight.batches_seen == 12
+    pairs = zip(resumed.state_dict().values(), straight.state_dict().values(), strict=True)
+    same = [torch.equal(a, b) for a, b in pairs]
+    assert all(same) if exact else not all(same)
+
+
+def test_the_old_preemption_switch_still_decides_with_a_deprecation_notice(smoke_config, caplog):
+    from gan_experiments.callbacks.exact_resume import ExactResume
+
+    _, _, trainer = build(smoke_config("callbacks.preemption.exact_resume=false"))
+    assert not any(isinstance(c, ExactResume) for c in trainer.callbacks)
+    assert "callbacks.preemption.exact_resume is deprecated" in caplog.text
+    assert "use exact_resume=false" in caplog.text
+    _, _, trainer = build(smoke_config())
+    assert sum(isinstance(c, ExactResume) for c in trainer.callbacks) == 1

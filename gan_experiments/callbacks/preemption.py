@@ -24,16 +24,9 @@ signal in forked processes before the workers start (in `setup`; Lightning's SLU
 does not register itself, is called after the save instead); SIGTERM is Lightning's to install then,
 and its handler does not end a worker of a single-process run.
 
-Resuming (`ckpt_path=…/last.ckpt`, or `ckpt_path=last` in the same output directory) is exact:
-
-- Lightning 2.6 creates the training iterator before it calls `set_epoch` on the sampler, so with
-  DataLoader workers the first resumed epoch would be drawn in epoch 0's order (Lightning #21938);
-- after a mid-epoch checkpoint Lightning restarts the epoch's DataLoader from its first batch and runs
-  only the remaining number of batches, i.e. it would train on the first k batches again and never on
-  the last k of that epoch.
-
-So on resume the callback sets the restored epoch on the samplers, recreates the iterator and skips
-the k batches the interrupted run already trained on (loaded and dropped, not trained on).
+Resuming (`ckpt_path=…/last.ckpt`, or `ckpt_path=last` in the same output directory) continues with
+exactly the batches the interrupted run had not trained on: that is `callbacks/exact_resume.py`, part
+of every run whatever the callbacks (a checkpoint of an epoch's end needs it too).
 """
 
 from __future__ import annotations
@@ -67,15 +60,6 @@ def _signal_number(name: str | int) -> signal.Signals:
         raise ValueError(f"callbacks.preemption.signals: unknown signal {name!r}") from None
 
 
-def set_sampler_epoch(dataloader: Any, epoch: int) -> None:
-    """`set_epoch` on the sampler and the batch sampler's sampler (what Lightning's fit loop does)."""
-    samplers = [getattr(dataloader, "sampler", None)]
-    samplers.append(getattr(getattr(dataloader, "batch_sampler", None), "sampler", None))
-    for sampler in {id(s): s for s in samplers if s is not None}.values():
-        if callable(getattr(sampler, "set_epoch", None)):
-            sampler.set_epoch(epoch)
-
-
 class Preemption(Checkpoint):
     """Save `dirpath/filename.ckpt` and stop at the next batch boundary after one of `signals`.
 
@@ -87,11 +71,12 @@ class Preemption(Checkpoint):
         dirpath: str,
         filename: str = "last",
         signals: Sequence[str | int] = ("SIGTERM", "SIGUSR1", "SIGUSR2"),
-        exact_resume: bool = True,
+        exact_resume: bool | None = None,
     ) -> None:
+        """`exact_resume` is accepted for configs written before exact resume moved into every run
+        (train.build reads it from there as the top-level `exact_resume`, with a deprecation notice)."""
         self.path = Path(dirpath) / f"{filename}.ckpt"
         self.signals = [_signal_number(s) for s in signals]
-        self.exact_resume = exact_resume
         self.received: list[signal.Signals] = []
         self._original: dict[signal.Signals, Any] = {}  # the handlers this callback replaced
         self._active = False
@@ -146,8 +131,6 @@ class Preemption(Checkpoint):
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._install(self.signals)  # outermost, after Lightning registered its handlers
-        if self.exact_resume and trainer.ckpt_path is not None:
-            self._continue_where_the_checkpoint_stopped(trainer)
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._restore(trainer)
@@ -183,17 +166,3 @@ class Preemption(Checkpoint):
             elif signum == self._lightning_requeue:
                 trainer._signal_connector._slurm_sigusr_handler_fn(signum, None)
         raise SIGTERMException(128 + int(received))
-
-    # ---------------------------------------------------------------- exact resume
-    def _continue_where_the_checkpoint_stopped(self, trainer: Trainer) -> None:
-        fit_loop = trainer.fit_loop
-        fetcher, loader = getattr(fit_loop, "_data_fetcher", None), fit_loop._combined_loader
-        if fetcher is None or loader is None:
-            return
-        epoch = fit_loop.epoch_progress.current.processed  # what Lightning passes to set_epoch
-        for dataloader in loader.flattened:
-            set_sampler_epoch(dataloader, epoch)
-        iter(fetcher)  # replaces the iterator Lightning made before set_epoch (#21938)
-        if fit_loop.restarted_mid_epoch:
-            for _ in range(fit_loop.epoch_loop.batch_progress.current.processed):
-                next(fetcher.iterator)  # the batches the interrupted run trained on in this epoch

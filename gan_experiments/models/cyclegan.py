@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -142,10 +143,28 @@ class CycleGAN(TranslationModule):
     # the pools are training state: without them a resumed D sees a different history
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)
-        checkpoint["image_pools"] = {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()}
+        pools = {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()}
+        checkpoint["image_pools"] = pools  # this rank's (rank 0's in the file), as before DDP resume
+        per_rank = self._pools_of_all_ranks(pools)
+        if per_rank is not None:
+            checkpoint["image_pools_per_rank"] = per_rank
+
+    def _pools_of_all_ranks(self, pools: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Under DDP every rank has its own pools (its own fakes); all of them go in the checkpoint (every
+        rank builds it, so the gather is collective), or a resumed rank would continue rank 0's history."""
+        if self._trainer is None or self._trainer.world_size == 1 or not dist.is_initialized():
+            return None
+        gathered: list[Any] = [None] * dist.get_world_size()
+        dist.all_gather_object(gathered, pools)
+        return gathered
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
-        if "image_pools" in checkpoint:
-            self.pool_a.load_state_dict(checkpoint["image_pools"]["a"])
-            self.pool_b.load_state_dict(checkpoint["image_pools"]["b"])
+        per_rank, rank = checkpoint.get("image_pools_per_rank"), self.global_rank
+        if per_rank is None:  # saved by one process: every rank continues its pools
+            pools = checkpoint.get("image_pools")
+        else:  # a rank the checkpoint has no pools for (more ranks than when saved) starts empty ones
+            pools = per_rank[rank] if rank < len(per_rank) else None
+        if pools is not None:
+            self.pool_a.load_state_dict(pools["a"])
+            self.pool_b.load_state_dict(pools["b"])
