@@ -13,15 +13,15 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 from gan_experiments.errors import ConfigError
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _is_bool(value: Any) -> bool:
+def is_bool(value: Any) -> bool:
     return isinstance(value, bool)
 
 
@@ -30,15 +30,15 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 
 
 def _positive_number(v: Any) -> bool:
-    return _is_number(v) and v > 0
+    return is_number(v) and v > 0
 
 
 def _int_at_least(low: int) -> Callable[[Any], bool]:
-    return lambda v: _is_int(v) and v >= low
+    return lambda v: is_int(v) and v >= low
 
 
 def _betas(v: Any) -> bool:
-    return isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_number(b) and 0 <= b < 1 for b in v)
+    return isinstance(v, (list, tuple)) and len(v) == 2 and all(is_number(b) and 0 <= b < 1 for b in v)
 
 
 # (key suffix, test, what was expected); a key matches when it equals the suffix or ends with ".suffix"
@@ -51,10 +51,10 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("width", _int_at_least(1), "an integer >= 1"),
     ("num_workers", _int_at_least(0), "an integer >= 0"),
     ("finite_check_every_n", _int_at_least(1), "an integer >= 1"),
-    ("perf.data_on_device", _is_bool, "true or false"),
-    ("perf.fused_optimizers", _is_bool, "true or false"),
-    ("perf.channels_last", _is_bool, "true or false"),
-    ("perf.compile", _is_bool, "true or false"),
+    ("perf.data_on_device", is_bool, "true or false"),
+    ("perf.fused_optimizers", is_bool, "true or false"),
+    ("perf.channels_last", is_bool, "true or false"),
+    ("perf.compile", is_bool, "true or false"),
     (
         "perf.compile_mode",
         lambda v: v is None or v in COMPILE_MODES,
@@ -63,7 +63,7 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("image_size", lambda v: v is None or _int_at_least(8)(v), "an integer >= 8"),
     (
         "trainer.max_epochs",
-        lambda v: v is None or (_is_int(v) and (v >= 1 or v == -1)),
+        lambda v: v is None or (is_int(v) and (v >= 1 or v == -1)),
         "an integer >= 1 (or -1)",
     ),
 ]

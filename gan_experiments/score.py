@@ -41,7 +41,7 @@ from torch.utils.data import DataLoader, Dataset
 from gan_experiments import CONF_DIR
 from gan_experiments.atomic import write_text_atomically
 from gan_experiments.cli import command_line, run_command
-from gan_experiments.config import validate
+from gan_experiments.config import is_int, validate
 from gan_experiments.data.image_folders import _DECODE_ERRORS, IMAGE_EXTENSIONS, _reason, read_image, to_image
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, DatasetError
@@ -86,10 +86,6 @@ REAL_ONLY = ("is_real_mean",)
 # options
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def check_options(cfg: DictConfig) -> None:
     """The options `config.validate` does not know, one line per problem."""
     if cfg.features not in FEATURES:
@@ -97,12 +93,12 @@ def check_options(cfg: DictConfig) -> None:
     if cfg.resize_mode not in RESIZE_MODES:
         raise ConfigError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, got {cfg.resize_mode!r}")
     for key, low in (("min_images", MIN_SAMPLES), ("kid_subsets", 1), ("kid_subset_size", 2)):
-        if not _is_int(cfg[key]) or cfg[key] < low:
+        if not is_int(cfg[key]) or cfg[key] < low:
             raise ConfigError(f"{key} must be an integer >= {low}, got {cfg[key]!r}")
     ratio = cfg.max_count_ratio
     if ratio is not None and (isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio < 1):
         raise ConfigError(f"max_count_ratio must be null or a number >= 1, got {ratio!r}")
-    if not _is_int(cfg.seed):
+    if not is_int(cfg.seed):
         raise ConfigError(f"seed must be an integer, got {cfg.seed!r}")
     if not isinstance(cfg.skip_bad_images, bool):
         raise ConfigError(f"skip_bad_images must be true or false, got {cfg.skip_bad_images!r}")
