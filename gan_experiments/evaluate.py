@@ -28,9 +28,9 @@ from gan_experiments.config import validate
 from gan_experiments.data.image_folder import ImageFolderDataModule
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
+from gan_experiments.instantiation import instantiate_checked
 from gan_experiments.metrics.run import MetricSettings, evaluate_model
 from gan_experiments.models.gan import GAN
-from gan_experiments.train import instantiate_checked
 
 log = logging.getLogger("gan_experiments.evaluate")
 

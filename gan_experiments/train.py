@@ -11,9 +11,8 @@ from typing import Any
 import hydra
 import lightning.pytorch as pl
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.types import RunMode
-from hydra.utils import get_class, instantiate
+from hydra.utils import get_class
 from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -23,7 +22,8 @@ from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
 from gan_experiments.checkpoints import fit_data_to_model, read_checkpoint, run_config
 from gan_experiments.cli import run_command
 from gan_experiments.config import validate
-from gan_experiments.errors import ConfigError, UserError
+from gan_experiments.errors import ConfigError
+from gan_experiments.instantiation import instantiate_checked, instantiate_dict
 from gan_experiments.models.performance import Performance
 
 log = logging.getLogger("gan_experiments.train")
@@ -103,29 +103,6 @@ def wants_exact_resume(cfg: DictConfig) -> bool:
         )
         return bool(old_switch)
     return bool(cfg.get("exact_resume", True))
-
-
-def instantiate_dict(node: DictConfig | None) -> list[Any]:
-    """Instantiate every entry of a `name: {_target_: …}` group (callbacks, loggers); null entries are off."""
-    if not node:
-        return []
-    return [
-        instantiate_checked(value) for value in node.values() if value is not None and "_target_" in value
-    ]
-
-
-def instantiate_checked(node: DictConfig, **kwargs: Any) -> Any:
-    """Hydra wraps constructor errors in a multi-line InstantiationException; our constructors'
-    ValueErrors already name the offending option, so they surface as that one line."""
-    try:
-        return instantiate(node, **kwargs)
-    except InstantiationException as error:
-        cause = error.__cause__
-        if isinstance(cause, UserError):
-            raise cause from None
-        if isinstance(cause, ValueError):
-            raise ConfigError(str(cause)) from None
-        raise
 
 
 def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, pl.Trainer]:

@@ -21,9 +21,10 @@ from torchvision.utils import make_grid
 from gan_experiments.checkpoints import load_model
 from gan_experiments.errors import ConfigError, DatasetError, UserError
 from gan_experiments.evaluate import evaluate
-from gan_experiments.generate import generate, interpolation_grid, slerp
+from gan_experiments.generate import generate
 from gan_experiments.metrics import inception
 from gan_experiments.models.cgan import ConditionalGAN
+from gan_experiments.sampling import interpolation_grid, slerp
 from gan_experiments.train import train
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,10 +22,10 @@ from lightning.pytorch import LightningDataModule, LightningModule
 from torchvision.utils import make_grid, save_image
 
 from gan_experiments.checkpoints import build_datamodule, load_model, read_checkpoint
-from gan_experiments.generate import sample_grid
 from gan_experiments.metrics.run import MetricSettings, evaluate_model
 from gan_experiments.models.gan import GAN
 from gan_experiments.quality.rows import Row
+from gan_experiments.sampling import sample_grid
 
 
 @dataclass(frozen=True)
