@@ -42,7 +42,13 @@ from gan_experiments import CONF_DIR
 from gan_experiments.atomic import write_text_atomically
 from gan_experiments.cli import command_line, run_command
 from gan_experiments.config import is_int, validate
-from gan_experiments.data.image_folders import _DECODE_ERRORS, IMAGE_EXTENSIONS, _reason, read_image, to_image
+from gan_experiments.data.image_reading import (
+    DECODE_ERRORS,
+    IMAGE_EXTENSIONS,
+    decode_failure_reason,
+    read_image,
+    to_image,
+)
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, DatasetError
 from gan_experiments.metrics import inception
@@ -180,9 +186,9 @@ def scan_folder(role: str, folder: str | Path, skip_bad_images: bool) -> Folder:
                 sizes.append(image.size)
                 modes.append(image.mode)
             good.append(path)
-        except _DECODE_ERRORS as error:
+        except DECODE_ERRORS as error:
             if not skip_bad_images:
-                reason = _reason(error)
+                reason = decode_failure_reason(error)
                 raise DatasetError(f"{role}: cannot read image {path}: {reason}; {_SKIP_HINT}") from error
             bad.append(path)
     if bad:

@@ -39,7 +39,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from gan_experiments.data.image_folders import Layout, describe_layout, layout_problem
+from gan_experiments.data.folder_layouts import Layout, describe_layout, layout_problem
 from gan_experiments.errors import ConfigError, DatasetError
 
 log = logging.getLogger(__name__)

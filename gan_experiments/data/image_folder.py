@@ -25,17 +25,9 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-from gan_experiments.data.image_folders import (
-    BICUBIC,
-    ImageList,
-    Item,
-    item_index,
-    read_image,
-    scan_images,
-    seeded_rng,
-    to_image,
-    to_model_range,
-)
+from gan_experiments.data.image_reading import ImageList, read_image, scan_images, to_image
+from gan_experiments.data.image_transforms import BICUBIC, to_model_range
+from gan_experiments.data.item_seeds import Item, item_index, seeded_rng
 from gan_experiments.data.samplers import EpochShuffleSampler
 from gan_experiments.errors import ConfigError, DatasetError
 

@@ -1,301 +1,92 @@
-"""Image folders for image-to-image translation: listing, loading, transforms and the datasets.
+"""Image folders for image-to-image translation: the datasets.
 
-Two on-disk layouts, as in the official pix2pix/CycleGAN repository:
+Paired A|B images (pix2pix) and two unpaired domain folders (CycleGAN), in the layouts of
+`folder_layouts`, plus a plain folder of inputs for the `translate` command. Training randomness is
+seeded per `(epoch, index)` item (see `item_seeds`); evaluation datasets have no randomness at all.
 
-- paired (pix2pix): `<root>/<split>/*.jpg`, each image A | B side by side;
-- unpaired (CycleGAN): `<root>/<split>A/` and `<root>/<split>B/`, unrelated images per domain.
-
-Training items are `(epoch, index)` pairs (see `EpochShuffleSampler(with_epoch=True)`): all
-randomness of an item (crop, flip, the random B of an unpaired pair) is drawn from a generator seeded
-by (seed, epoch, index), so the data a run sees depends neither on worker count nor on resuming.
-A plain int index draws from the global RNG instead (any other sampler still gets fresh augmentation).
-Evaluation datasets have no randomness at all.
+Reading images, layouts, transforms and seeding live in their own modules; the names this module used
+to define are re-exported here so that existing imports keep working.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from PIL import Image
-from torch import Tensor
 from torch.utils.data import Dataset
-from torchvision import tv_tensors
-from torchvision.transforms import v2
 
-from gan_experiments.errors import ConfigError, DatasetError
+from gan_experiments.data.folder_layouts import (
+    Layout,
+    describe_layout,
+    detect_layout,
+    layout_problem,
+    split_folders,
+)
+from gan_experiments.data.image_reading import (
+    _SKIP_HINT,
+    IMAGE_EXTENSIONS,
+    ImageList,
+    is_image_file,
+    list_images,
+    read_image,
+    scan_images,
+    to_image,
+)
+from gan_experiments.data.image_transforms import (
+    BICUBIC,
+    DIRECTIONS,
+    FREE_SIZE_MODES,
+    PREPROCESS_MODES,
+    Direction,
+    Preprocess,
+    RoundToMultiple,
+    ScaleWidth,
+    build_transform,
+    check_options,
+    default_load_size,
+    to_model_range,
+)
+from gan_experiments.data.item_seeds import Item, item_index, item_seed, seeded_rng
+from gan_experiments.errors import DatasetError
+
+__all__ = [
+    "BICUBIC",
+    "DIRECTIONS",
+    "FREE_SIZE_MODES",
+    "IMAGE_EXTENSIONS",
+    "PREPROCESS_MODES",
+    "Direction",
+    "ImageFolderDataset",
+    "ImageList",
+    "Item",
+    "Layout",
+    "PairedImageDataset",
+    "Preprocess",
+    "RoundToMultiple",
+    "ScaleWidth",
+    "UnpairedImageDataset",
+    "build_transform",
+    "check_options",
+    "default_load_size",
+    "describe_layout",
+    "detect_layout",
+    "is_image_file",
+    "item_index",
+    "item_seed",
+    "layout_problem",
+    "list_images",
+    "read_image",
+    "scan_images",
+    "seeded_rng",
+    "split_folders",
+    "to_image",
+    "to_model_range",
+]
 
 log = logging.getLogger(__name__)
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
-PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
-DIRECTIONS = ("AtoB", "BtoA")
-BICUBIC = v2.InterpolationMode.BICUBIC  # the official repository's default
-# everything PIL raises for a file it cannot decode (truncated data raises OSError)
-_DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
-_SKIP_HINT = "fix or remove it, or set data.skip_bad_images=true"
-
-Layout = Literal["paired", "unpaired"]
-Direction = Literal["AtoB", "BtoA"]
-Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
-Item = int | tuple[int, int]
-
-
-# ----------------------------------------------------------------------------------------------
-# listing and loading
-
-
-def is_image_file(path: Path) -> bool:
-    """Image by extension; hidden files (macOS `._name.jpg` resource forks in zips) are not images."""
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".") and path.is_file()
-
-
-def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
-    """Image files directly inside `folder` (or anywhere below it when `recursive`, hidden folders such
-    as `.ipynb_checkpoints` left out), sorted by relative path (the order evaluation pairs rely on)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DatasetError(f"{folder} not found (expected a folder of images)")
-    if not recursive:
-        return sorted(path for path in folder.iterdir() if is_image_file(path))
-    return sorted(
-        path
-        for path in folder.rglob("*")
-        if is_image_file(path) and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    )
-
-
-def _reason(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
-
-
-def read_image(path: Path) -> Image.Image:
-    """Fully decoded PIL image; a file that cannot be decoded raises DatasetError naming it."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image
-    except _DECODE_ERRORS as error:
-        raise DatasetError(f"cannot read image {path}: {_reason(error)}") from error
-
-
-def to_image(image: Image.Image, channels: int) -> tv_tensors.Image:
-    """uint8 (C, H, W) with C = 1 (grayscale) or 3 (RGB), whatever mode the file stores."""
-    return tv_tensors.Image(v2.functional.pil_to_tensor(image.convert("L" if channels == 1 else "RGB")))
-
-
-@dataclass(frozen=True)
-class ImageList:
-    """The readable images of one folder with their (width, height) from the file header."""
-
-    folder: Path
-    paths: list[Path]
-    sizes: list[tuple[int, int]]
-    skipped: int = 0
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-
-def scan_images(folder: str | Path, skip_bad_images: bool = False, recursive: bool = False) -> ImageList:
-    """List a folder (and its subfolders when `recursive`) and read every header (cheap: no decoding),
-    so missing, empty and unreadable input fails in `setup()` with the file named instead of mid-epoch
-    inside a worker."""
-    folder = Path(folder)
-    paths = list_images(folder, recursive)
-    if not paths:
-        where = " or its subfolders" if recursive else ""
-        raise DatasetError(
-            f"{folder}{where} has no images (expected files ending in {', '.join(IMAGE_EXTENSIONS)})"
-        )
-    good: list[Path] = []
-    sizes: list[tuple[int, int]] = []
-    bad: list[Path] = []
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                sizes.append(image.size)
-            good.append(path)
-        except _DECODE_ERRORS as error:
-            if not skip_bad_images:
-                raise DatasetError(f"cannot read image {path}: {_reason(error)}; {_SKIP_HINT}") from error
-            bad.append(path)
-    if bad:
-        log.warning("%s: skipped %d unreadable image(s), first %s", folder, len(bad), bad[0].name)
-        if not good:
-            raise DatasetError(f"{folder}: all {len(bad)} images are unreadable (first: {bad[0]})")
-    return ImageList(folder, good, sizes, skipped=len(bad))
-
-
-# ----------------------------------------------------------------------------------------------
-# layouts
-
-
-def split_folders(layout: Layout, split: str) -> tuple[str, ...]:
-    """Folder names of one split: `train` (paired) or `trainA`, `trainB` (unpaired)."""
-    return (split,) if layout == "paired" else (f"{split}A", f"{split}B")
-
-
-def describe_layout(layout: Layout, folders: Sequence[str]) -> str:
-    """Human-readable expected layout for messages, e.g. 'train/ val/ with A|B images side by side'."""
-    what = "A|B images side by side" if layout == "paired" else "images"
-    return f"{' '.join(f'{folder}/' for folder in folders)} with {what}"
-
-
-def detect_layout(root: Path) -> Layout | None:
-    """Which layout a folder looks like: unpaired when it has an xA/xB pair of folders, paired when
-    it has train/, val/ or test/, else None."""
-    names = {path.name for path in root.iterdir() if path.is_dir()} if root.is_dir() else set()
-    if any(name.endswith("A") and f"{name[:-1]}B" in names for name in names):
-        return "unpaired"
-    return "paired" if names & {"train", "val", "test"} else None
-
-
-def layout_problem(root: Path, folders: Sequence[str]) -> str | None:
-    """The first required folder that is missing or holds no images, or None when all are usable."""
-    for name in folders:
-        folder = root / name
-        if not folder.is_dir():
-            return f"{name}/ is missing"
-        if not any(is_image_file(path) for path in folder.iterdir()):
-            return f"{name}/ has no images"
-    return None
-
-
-# ----------------------------------------------------------------------------------------------
-# options and transforms
-
-
-def default_load_size(image_size: int) -> int:
-    """286 for 256 as in the official repository, scaled for other sizes (36 for 32)."""
-    return round(image_size * 286 / 256)
-
-
-def check_options(
-    direction: str, image_size: int, load_size: int | None, preprocess: str, channels: dict[str, int]
-) -> int:
-    """Validate the options shared by datasets and DataModules; returns the effective load size."""
-    if direction not in DIRECTIONS:
-        raise ConfigError(f"data.direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-    if preprocess not in PREPROCESS_MODES:
-        raise ConfigError(f"data.preprocess must be one of {', '.join(PREPROCESS_MODES)}, got {preprocess!r}")
-    for name, value in channels.items():
-        if value not in (1, 3):
-            raise ConfigError(f"data.{name} must be 1 (grayscale) or 3 (RGB), got {value!r}")
-    if not isinstance(image_size, int) or image_size < 1:
-        raise ConfigError(f"data.image_size must be a positive integer, got {image_size!r}")
-    load = default_load_size(image_size) if load_size is None else load_size
-    if not isinstance(load, int) or load < image_size:
-        raise ConfigError(
-            f"data.load_size must be null or an integer >= data.image_size ({image_size}), got {load!r}"
-        )
-    return load
-
-
-class ScaleWidth(v2.Transform):
-    """Official `scale_width`: width becomes `width`, height keeps the aspect ratio but is at least
-    `min_height`, so a following crop of `min_height` always fits."""
-
-    def __init__(self, width: int, min_height: int) -> None:
-        super().__init__()
-        self.width = width
-        self.min_height = min_height
-
-    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
-        if not isinstance(inpt, tv_tensors.Image):
-            return inpt
-        height, width = v2.functional.get_size(inpt)
-        new_height = max(round(self.width * height / width), self.min_height)
-        return v2.functional.resize(inpt, [new_height, self.width], interpolation=BICUBIC, antialias=True)
-
-
-#: preprocess modes whose output size follows the image (every other mode gives image_size × image_size)
-FREE_SIZE_MODES = ("scale_width", "none")
-
-
-class RoundToMultiple(v2.Transform):
-    """The official code's `__make_power_2` for images of their own size: each side resized to the
-    nearest multiple of `base` (at least `base`), so a generator's strided down- and up-sampling returns
-    the size it was given."""
-
-    def __init__(self, base: int) -> None:
-        super().__init__()
-        self.base = base
-
-    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
-        if not isinstance(inpt, tv_tensors.Image):
-            return inpt
-        height, width = v2.functional.get_size(inpt)
-        size = [max(self.base, round(side / self.base) * self.base) for side in (height, width)]
-        if size == [height, width]:
-            return inpt
-        return v2.functional.resize(inpt, size, interpolation=BICUBIC, antialias=True)
-
-
-def build_transform(
-    train: bool, preprocess: str, image_size: int, load_size: int, flip: bool, size_multiple: int = 4
-) -> v2.Compose:
-    """uint8 image(s) → float in [0, 1]. Training jitters (resize to load_size, random crop, flip);
-    evaluation is deterministic (resize to image_size, centre crops). Called with several images at
-    once, every random parameter is shared between them. Modes that keep an image's own size round it
-    to a multiple of `size_multiple` (the generator's stride)."""
-    steps: list[v2.Transform] = []
-    crop = v2.RandomCrop(image_size) if train else v2.CenterCrop(image_size)
-    if preprocess == "resize_and_crop":
-        size = load_size if train else image_size
-        steps.append(v2.Resize([size, size], interpolation=BICUBIC, antialias=True))
-        if train:
-            steps.append(crop)
-    elif preprocess == "crop":
-        steps.append(crop)
-    elif preprocess in ("scale_width", "scale_width_and_crop"):
-        steps.append(ScaleWidth(load_size if train else image_size, min_height=image_size))
-        if preprocess == "scale_width_and_crop":
-            steps.append(crop)
-    if preprocess in FREE_SIZE_MODES and size_multiple > 1:
-        steps.append(RoundToMultiple(size_multiple))
-    if train and flip:
-        steps.append(v2.RandomHorizontalFlip())
-    steps.append(v2.ToDtype(torch.float32, scale=True))
-    return v2.Compose(steps)
-
-
-def to_model_range(image: Tensor) -> Tensor:
-    """[0, 1] → [-1, 1] (Tanh generators), as a plain tensor for the default collate."""
-    return image.as_subclass(Tensor).mul(2).sub(1)
-
-
-def item_seed(seed: int, epoch: int, index: int) -> int:
-    """A 63-bit seed per (seed, epoch, index); hashed so neighbouring items are unrelated."""
-    digest = hashlib.blake2b(f"{seed}:{epoch}:{index}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
-
-
-@contextmanager
-def seeded_rng(seed: int, item: Item) -> Iterator[None]:
-    """Seed torch's CPU RNG for one `(epoch, index)` item without disturbing the caller's stream."""
-    if isinstance(item, int):
-        yield
-        return
-    epoch, index = item
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(item_seed(seed, epoch, index))
-        yield
-
-
-def item_index(item: Item) -> int:
-    return item if isinstance(item, int) else int(item[1])
-
-
-# ----------------------------------------------------------------------------------------------
-# datasets
 
 
 class _TranslationDataset(Dataset):

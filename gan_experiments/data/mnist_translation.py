@@ -33,7 +33,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from gan_experiments.data.image_folders import item_index, seeded_rng
+from gan_experiments.data.item_seeds import item_index, seeded_rng
 from gan_experiments.data.mnist import MNISTDataModule
 from gan_experiments.data.samplers import EpochShuffleSampler
 from gan_experiments.errors import ConfigError

@@ -18,18 +18,9 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset
 
 from gan_experiments.data.download import DatasetEntry, ensure_dataset, lookup, offline_message
-from gan_experiments.data.image_folders import (
-    FREE_SIZE_MODES,
-    Direction,
-    Layout,
-    PairedImageDataset,
-    Preprocess,
-    UnpairedImageDataset,
-    check_options,
-    describe_layout,
-    detect_layout,
-    split_folders,
-)
+from gan_experiments.data.folder_layouts import Layout, describe_layout, detect_layout, split_folders
+from gan_experiments.data.image_folders import PairedImageDataset, UnpairedImageDataset
+from gan_experiments.data.image_transforms import FREE_SIZE_MODES, Direction, Preprocess, check_options
 from gan_experiments.data.samplers import EpochShuffleSampler
 from gan_experiments.errors import ConfigError, DatasetError
 

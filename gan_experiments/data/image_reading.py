@@ -1,0 +1,111 @@
+"""Reading image files: which files count as images, decoding them, and checking a folder up front.
+
+Kept apart from the datasets so that code that only reads images (the `score` command, the
+unconditional image-folder DataModule) needs neither the transforms nor the translation datasets, and
+every reader reports an undecodable file the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+from gan_experiments.errors import DatasetError
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+# everything PIL raises for a file it cannot decode (truncated data raises OSError)
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+_SKIP_HINT = "fix or remove it, or set data.skip_bad_images=true"
+
+
+def is_image_file(path: Path) -> bool:
+    """Image by extension; hidden files (macOS `._name.jpg` resource forks in zips) are not images."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".") and path.is_file()
+
+
+def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
+    """Image files directly inside `folder` (or anywhere below it when `recursive`, hidden folders such
+    as `.ipynb_checkpoints` left out), sorted by relative path (the order evaluation pairs rely on)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder} not found (expected a folder of images)")
+    if not recursive:
+        return sorted(path for path in folder.iterdir() if is_image_file(path))
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if is_image_file(path) and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+
+
+def decode_failure_reason(error: BaseException) -> str:
+    """First line of a decode error's message, or its type name when the message is empty."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def read_image(path: Path) -> Image.Image:
+    """Fully decoded PIL image; a file that cannot be decoded raises DatasetError naming it."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image
+    except DECODE_ERRORS as error:
+        raise DatasetError(f"cannot read image {path}: {decode_failure_reason(error)}") from error
+
+
+def to_image(image: Image.Image, channels: int) -> tv_tensors.Image:
+    """uint8 (C, H, W) with C = 1 (grayscale) or 3 (RGB), whatever mode the file stores."""
+    return tv_tensors.Image(v2.functional.pil_to_tensor(image.convert("L" if channels == 1 else "RGB")))
+
+
+@dataclass(frozen=True)
+class ImageList:
+    """The readable images of one folder with their (width, height) from the file header."""
+
+    folder: Path
+    paths: list[Path]
+    sizes: list[tuple[int, int]]
+    skipped: int = 0
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def scan_images(folder: str | Path, skip_bad_images: bool = False, recursive: bool = False) -> ImageList:
+    """List a folder (and its subfolders when `recursive`) and read every header (cheap: no decoding),
+    so missing, empty and unreadable input fails in `setup()` with the file named instead of mid-epoch
+    inside a worker."""
+    folder = Path(folder)
+    paths = list_images(folder, recursive)
+    if not paths:
+        where = " or its subfolders" if recursive else ""
+        raise DatasetError(
+            f"{folder}{where} has no images (expected files ending in {', '.join(IMAGE_EXTENSIONS)})"
+        )
+    good: list[Path] = []
+    sizes: list[tuple[int, int]] = []
+    bad: list[Path] = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                sizes.append(image.size)
+            good.append(path)
+        except DECODE_ERRORS as error:
+            if not skip_bad_images:
+                raise DatasetError(
+                    f"cannot read image {path}: {decode_failure_reason(error)}; {_SKIP_HINT}"
+                ) from error
+            bad.append(path)
+    if bad:
+        log.warning("%s: skipped %d unreadable image(s), first %s", folder, len(bad), bad[0].name)
+        if not good:
+            raise DatasetError(f"{folder}: all {len(bad)} images are unreadable (first: {bad[0]})")
+    return ImageList(folder, good, sizes, skipped=len(bad))
