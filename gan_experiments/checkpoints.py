@@ -27,7 +27,7 @@ import pickle
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from hydra.utils import instantiate
@@ -36,6 +36,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_experiments.callbacks.run_config import CHECKPOINT_KEY
 from gan_experiments.errors import UserError
+
+if TYPE_CHECKING:
+    from gan_experiments.models.base import AdversarialModule
 
 TRUST_HINT = "if you trust this file, add trust_checkpoint=true (that runs whatever it contains)"
 
@@ -220,12 +223,10 @@ def build_datamodule(cfg: DictConfig, model: LightningModule, **overrides: Any) 
 
 
 def fit_data_to_model(
-    datamodule: LightningDataModule, model: LightningModule, name: str | None = None
+    datamodule: LightningDataModule, model: AdversarialModule, name: str | None = None
 ) -> None:
     """Image sizes that follow the images are rounded to the generator's stride, in training and in every
     command that rebuilds the data from a checkpoint (else a U-Net trained on 100 px images returns 96 px
     in `evaluate`)."""
-    from gan_experiments.models.translation import TranslationModule
-
-    if isinstance(model, TranslationModule):
+    if model.data_layout != "images":  # translation models: generators with a stride
         datamodule.fit_size_multiple(model.input_size_multiple(), name or f"model={type(model).__name__}")

@@ -10,6 +10,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+from gan_experiments.data.spec import MODEL_KEYS_FROM_DATA
 from gan_experiments.errors import ConfigError
 
 
@@ -69,8 +70,8 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
 ]
 
 
-#: ??? keys that train.py fills in from the data module
-FILLED_FROM_DATA = {"model.image_shape", "model.num_classes", "model.in_channels", "model.out_channels"}
+#: ??? keys that train.py fills in from the data module's spec
+FILLED_FROM_DATA = {f"model.{key}" for key in MODEL_KEYS_FROM_DATA}
 
 
 def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -25,12 +25,12 @@ from gan_experiments import CONF_DIR
 from gan_experiments.checkpoints import fit_data_to_model, model_from_checkpoint, read_checkpoint, run_config
 from gan_experiments.cli import command_line, run_command
 from gan_experiments.config import validate
-from gan_experiments.data.image_folder import ImageFolderDataModule
+from gan_experiments.data.spec import SpecifiedDataModule
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.instantiation import instantiate_checked
 from gan_experiments.metrics.run import MetricSettings, evaluate_model
-from gan_experiments.models.gan import GAN
+from gan_experiments.models.base import AdversarialModule
 
 log = logging.getLogger("gan_experiments.evaluate")
 
@@ -86,10 +86,11 @@ FOLDER_MEANINGS = {
 MetricKind = Literal["mnist", "folder", "translation"]
 
 
-def metric_kind(model: LightningModule, datamodule: LightningDataModule) -> MetricKind:
-    if not isinstance(model, GAN):
+def metric_kind(model: AdversarialModule, datamodule: SpecifiedDataModule) -> MetricKind:
+    """From what model and data declare (the model's data_layout, the data's spec)."""
+    if model.data_layout != "images":
         return "translation"
-    return "folder" if isinstance(datamodule, ImageFolderDataModule) else "mnist"
+    return "folder" if datamodule.spec.sample_metrics == "inception" else "mnist"
 
 
 def meaning(name: str, kind: MetricKind) -> str:
@@ -151,8 +152,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     device = resolve_device(cfg.device)
     checkpoint = read_checkpoint(cfg.ckpt_path, trust=cfg.trust_checkpoint)
     model, run = model_from_checkpoint(checkpoint, device), run_config(checkpoint)
-    if not cfg.ema and isinstance(model, GAN):
-        model.sample_from_raw_generator()
+    if not cfg.ema:
+        model.discard_ema()
     overrides = data_overrides(cfg, run)
     datamodule = prepare_data(run, overrides, model)
     start = time.perf_counter()

@@ -168,7 +168,7 @@ def uniform(shape: tuple[int, ...], device: torch.device) -> Callable[[int, torc
 def noise_targets(model: GAN, ema: bool) -> list[Target]:
     """G(z) or G(z, labels): the model's `sampler`, i.e. the EMA copy unless `ema` is false."""
     if not ema:
-        model.sample_from_raw_generator()
+        model.discard_ema()
     prior = "N(0, 1)" if model.noise == "normal" else "U[-1, 1)"
     z = Input(
         name="z",

@@ -112,13 +112,13 @@ def generate(cfg: DictConfig) -> Path:
         check_new_folder(Path(str(cfg.out_dir)).expanduser())
     device = resolve_device(cfg.device)
     model = load_generator(cfg, device)
-    if not isinstance(model, GAN):
+    if model.data_layout != "images":
         raise UserError(
             f"ckpt_path={cfg.ckpt_path}: a {type(model).__name__} checkpoint translates images; use "
             f"python -m gan_experiments.translate ckpt_path={cfg.ckpt_path} input_dir=… output_dir=…"
         )
     if not cfg.ema:
-        model.sample_from_raw_generator()
+        model.discard_ema()
     label = check_label(model, cfg.label)
     rng = torch.Generator(device=device).manual_seed(int(cfg.seed))
     if cfg.out_dir is not None:

@@ -75,7 +75,7 @@ def load_packed(path: Path) -> GAN:
     packed = torch.load(path, map_location="cpu", weights_only=True)
     check_run_config(packed[CHECKPOINT_KEY], path)
     model = instantiate(run_config(packed).model, _convert_="all")
-    model.sample_from_raw_generator()  # the packed weights are the EMA's: they go into the generator
+    model.discard_ema()  # the packed weights are the EMA's: they go into the generator
     weights = packed[GENERATOR_KEY]
     model.generator.load_state_dict(
         {key: value.float() if value.is_floating_point() else value for key, value in weights.items()}

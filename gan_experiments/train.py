@@ -22,8 +22,10 @@ from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
 from gan_experiments.checkpoints import fit_data_to_model, read_checkpoint, run_config
 from gan_experiments.cli import run_command
 from gan_experiments.config import validate
+from gan_experiments.data.spec import MODEL_KEYS_FROM_DATA, DataSpec, check_model_fits, spec_of
 from gan_experiments.errors import ConfigError
 from gan_experiments.instantiation import instantiate_checked, instantiate_dict
+from gan_experiments.models.base import AdversarialModule
 from gan_experiments.models.performance import Performance
 
 log = logging.getLogger("gan_experiments.train")
@@ -35,59 +37,29 @@ def _choice(group: str) -> str:
     return "?"
 
 
-#: what each data layout is, and the data options that provide it
-LAYOUTS = {
-    "images": ("single images (noise → image)", "data=mnist or data=image_folder data.root=…"),
-    "paired": (
-        "paired images (A → B)",
-        "data=edges2shoes, data=mnist_outlines or data=paired_folder data.root=…",
-    ),
-    "unpaired": (
-        "two unpaired image domains (A ↔ B)",
-        "data=horse2zebra, data=mnist_strokes or data=unpaired_folder data.root=…",
-    ),
-}
-
-
-def check_data_layout(cfg: DictConfig, datamodule: Any) -> None:
-    """A model and a dataset of different layouts (pix2pix on MNIST, DCGAN on horse2zebra) fail here,
-    in one line that says which data the model needs."""
-    needed = getattr(get_class(cfg.model._target_), "data_layout", None)
-    given = getattr(datamodule, "layout", None)
-    if needed is None or given is None or given == needed:  # a data module of the user's own: no layout
-        return
-    what, options = LAYOUTS[needed]
-    holds = f"holds {LAYOUTS[given][0]}" if given in LAYOUTS else f"declares the layout {given!r}"
-    raise ConfigError(
-        f"model={_choice('model')} trains on {what}, but data={_choice('data')} {holds}: use {options}"
-    )
-
-
-def check_labels(cfg: DictConfig, datamodule: Any) -> None:
-    """A conditional model on unlabeled data must fail here, not as an interpolation error later."""
+def model_class_of(cfg: DictConfig) -> type[AdversarialModule]:
+    """The class `model._target_` names; the training step, callbacks and metrics need the
+    AdversarialModule contract (models/base.py)."""
     model_class = get_class(cfg.model._target_)
-    if getattr(model_class, "requires_labels", False) and not getattr(datamodule, "num_classes", None):
+    if not (isinstance(model_class, type) and issubclass(model_class, AdversarialModule)):
         raise ConfigError(
-            f"model={_choice('model')} needs class labels, but data={_choice('data')} has none "
-            f"(data.num_classes is not set); use a labelled dataset such as data=mnist"
+            f"model._target_={cfg.model._target_}: not a gan_experiments.models.base.AdversarialModule"
         )
+    return model_class
 
 
-#: model keys that describe the data; a model config leaves them ??? and the data module fills them
-DATA_FACTS = ("image_shape", "num_classes", "in_channels", "out_channels")
-
-
-def fill_from_data(cfg: DictConfig, datamodule: Any) -> None:
-    for key in DATA_FACTS:
+def fill_from_data(cfg: DictConfig, spec: DataSpec) -> None:
+    """The model config's data keys (`???`) from the data module's spec, before the model is built."""
+    facts = spec.model_facts()
+    for key in MODEL_KEYS_FROM_DATA:
         # `.keys()` on purpose: `in` on a DictConfig is False for ??? values
         if key in cfg.model.keys() and OmegaConf.is_missing(cfg.model, key):  # noqa: SIM118
-            value = getattr(datamodule, key, None)
-            if value is None:
+            if key not in facts:
                 raise ConfigError(
                     f"model.{key} comes from the data, but data={_choice('data')} does not provide it"
                 )
             with open_dict(cfg):
-                cfg.model[key] = list(value) if isinstance(value, tuple) else value
+                cfg.model[key] = facts[key]
 
 
 def wants_exact_resume(cfg: DictConfig) -> bool:
@@ -110,15 +82,18 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, 
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_checked(cfg.data)
-    check_data_layout(cfg, datamodule)
-    check_labels(cfg, datamodule)
-    fill_from_data(cfg, datamodule)
+    spec = spec_of(datamodule, _choice("data"))
+    model_class = model_class_of(cfg)
+    check_model_fits(
+        spec, model_class.data_layout, model_class.requires_labels, _choice("model"), _choice("data")
+    )
+    fill_from_data(cfg, spec)
     model = instantiate_checked(cfg.model, _convert_="all")
     fit_data_to_model(datamodule, model, f"model={_choice('model')}")
     model.performance = Performance.from_config(cfg.get("perf"))
     callbacks = [
         *instantiate_dict(cfg.get("callbacks")),
-        RunConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)),
+        RunConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True), spec),
     ]
     if wants_exact_resume(cfg):
         callbacks.append(ExactResume())

@@ -20,7 +20,6 @@ from gan_experiments.data.image_folders import ImageFolderDataset, PairedImageDa
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import UserError
 from gan_experiments.image_files import save_image_file
-from gan_experiments.models.cyclegan import CycleGAN
 from gan_experiments.models.translation import TranslationModule
 
 log = logging.getLogger("gan_experiments.translate")
@@ -29,7 +28,7 @@ log = logging.getLogger("gan_experiments.translate")
 def input_dataset(cfg: DictConfig, run: DictConfig, model: TranslationModule) -> Dataset:
     image_size = cfg.image_size or run.data.image_size
     if cfg.paired_input:
-        if isinstance(model, CycleGAN):
+        if model.data_layout == "unpaired":
             raise UserError(
                 "paired_input=true is for pix2pix checkpoints (A|B pairs); CycleGAN takes single images"
             )
@@ -67,12 +66,12 @@ def translate(cfg: DictConfig) -> list[Path]:
         raise UserError(f"direction must be AtoB or BtoA, got {cfg.direction!r}")
     device = resolve_device(cfg.device)
     model, run = load_model(cfg.ckpt_path, device, trust=cfg.trust_checkpoint)
-    if not isinstance(model, TranslationModule):
+    if model.data_layout == "images":
         raise UserError(
             f"ckpt_path={cfg.ckpt_path}: a {type(model).__name__} checkpoint; "
             "translate needs pix2pix or CycleGAN"
         )
-    if not isinstance(model, CycleGAN) and cfg.direction != "AtoB":
+    if model.data_layout != "unpaired" and cfg.direction != "AtoB":  # pix2pix: one direction
         raise UserError(
             "direction=BtoA: a pix2pix generator translates only its training direction "
             "(train with data.direction=BtoA)"
@@ -91,7 +90,7 @@ def translate(cfg: DictConfig) -> list[Path]:
             inputs, paths = (
                 (batch["A"], batch["A_path"]) if cfg.paired_input else (batch["image"], batch["path"])
             )
-            kwargs = {"direction": cfg.direction} if isinstance(model, CycleGAN) else {}
+            kwargs = {"direction": cfg.direction} if model.data_layout == "unpaired" else {}
             outputs = model(inputs.to(device), **kwargs)
             for i, source in enumerate(paths):
                 name = Path(source).name

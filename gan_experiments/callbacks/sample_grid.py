@@ -1,6 +1,7 @@
 """Progress grids from fixed inputs, so consecutive grids show the generator learning: G(fixed z)
-for noise models, fixed validation examples for translation models (the model decides what a grid
-holds through `grid_inputs` / `grid_images` / `grid_tag`)."""
+for noise models, fixed validation examples for translation models. The model declares what a grid
+holds (models/base.py: `grid_source`, `grid_inputs`, `grid_images`, `grid_tag`); the examples come
+from the data module (`validation_examples`) and are passed in."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from gan_experiments.callbacks.images import log_grid
+from gan_experiments.models.base import AdversarialModule
 
 
 class SampleGrid(Callback):
@@ -31,14 +33,17 @@ class SampleGrid(Callback):
         self.seed = seed
         self._inputs: Any = None
 
-    def _fixed_inputs(self, trainer: Trainer, pl_module: Any) -> Any:
+    def _fixed_inputs(self, trainer: Trainer, pl_module: AdversarialModule) -> Any:
         if self._inputs is None:
             rng = torch.Generator(device=pl_module.device).manual_seed(self.seed)
-            self._inputs = pl_module.grid_inputs(self.num_samples, rng, trainer)
+            examples = None
+            if pl_module.grid_source == "examples":
+                examples = trainer.datamodule.validation_examples(self.num_samples)
+            self._inputs = pl_module.grid_inputs(self.num_samples, rng, examples)
         return self._inputs
 
     @torch.no_grad()
-    def log_samples(self, trainer: Trainer, pl_module: Any) -> None:
+    def log_samples(self, trainer: Trainer, pl_module: AdversarialModule) -> None:
         if not trainer.is_global_zero:
             return
         inputs = self._fixed_inputs(trainer, pl_module)

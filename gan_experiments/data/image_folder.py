@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
@@ -29,6 +28,7 @@ from gan_experiments.data.image_reading import ImageList, read_image, scan_image
 from gan_experiments.data.image_transforms import BICUBIC, to_model_range
 from gan_experiments.data.item_seeds import Item, item_index, seeded_rng
 from gan_experiments.data.samplers import EpochShuffleSampler
+from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
 from gan_experiments.errors import ConfigError, DatasetError
 
 #: the sizes the noise models' networks are laid out for (DCGAN and LSGAN grow a stage per doubling)
@@ -72,12 +72,8 @@ class FolderImages(Dataset):
             return to_model_range(self.transform(image))
 
 
-class ImageFolderDataModule(LightningDataModule):
+class ImageFolderDataModule(SpecifiedDataModule):
     """Unlabelled square images from one folder tree; batches are (N, C, S, S) tensors in [-1, 1]."""
-
-    num_classes = None
-    #: what a batch holds: single images (the noise-to-image models' data), here without labels
-    layout = "images"
 
     def __init__(
         self,
@@ -121,8 +117,12 @@ class ImageFolderDataModule(LightningDataModule):
         self.val_set: FolderImages | None = None
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (self.channels, self.image_size, self.image_size)
+    def spec(self) -> DataSpec:
+        return DataSpec(
+            layout="images",
+            image_shape=(self.channels, self.image_size, self.image_size),
+            sample_metrics="inception",
+        )
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
@@ -25,6 +24,7 @@ from torchvision.transforms import v2
 
 from gan_experiments.data.device_batches import DeviceBatches
 from gan_experiments.data.samplers import EpochShuffleSampler
+from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
 from gan_experiments.errors import ConfigError, DatasetError
 
 RAW_FILES = (
@@ -156,10 +156,12 @@ def to_model_range(
     return out.expand(-1, channels, -1, -1).contiguous() if channels != 1 else out
 
 
-class MNISTDataModule(LightningDataModule):
-    num_classes = 10
-    #: what a batch holds: single labelled images (the noise-to-image models' data)
-    layout = "images"
+class MNISTDataModule(SpecifiedDataModule):
+    """(image, label) batches of MNIST digits in [-1, 1]; samples of models trained on it are scored
+    with the project's MNIST classifier."""
+
+    #: the digit labels every batch carries
+    num_classes: int | None = 10
 
     def __init__(
         self,
@@ -194,8 +196,13 @@ class MNISTDataModule(LightningDataModule):
         self.splits: dict[str, TensorDataset] = {}
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (self.channels, self.image_size, self.image_size)
+    def spec(self) -> DataSpec:
+        return DataSpec(
+            layout="images",
+            image_shape=(self.channels, self.image_size, self.image_size),
+            num_classes=self.num_classes,
+            sample_metrics="mnist_classifier",
+        )
 
     def prepare_data(self) -> None:
         """Runs on one process: unpack .gz files, else download once, else say exactly what is missing."""

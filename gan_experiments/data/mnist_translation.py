@@ -28,7 +28,6 @@ from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
@@ -36,6 +35,7 @@ from torch.utils.data import DataLoader, Dataset
 from gan_experiments.data.item_seeds import item_index, seeded_rng
 from gan_experiments.data.mnist import MNISTDataModule
 from gan_experiments.data.samplers import EpochShuffleSampler
+from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
 from gan_experiments.errors import ConfigError
 
 Style = Literal["thin", "bold", "outline"]
@@ -138,7 +138,7 @@ class MNISTTranslationDataset(Dataset):
         }
 
 
-class MNISTTranslationDataModule(LightningDataModule):
+class MNISTTranslationDataModule(SpecifiedDataModule):
     """`data=mnist_outlines` (paired, pix2pix) or `data=mnist_strokes` (unpaired, CycleGAN).
 
     Reads MNIST through `MNISTDataModule` (same files, same download or offline message). Training
@@ -146,9 +146,6 @@ class MNISTTranslationDataModule(LightningDataModule):
     first `eval_size` test images per domain (disjoint halves of the test set for the unpaired task).
     """
 
-    num_classes = None  # the translation models need no labels; the metrics read A_label/B_label
-    in_channels = 1
-    out_channels = 1
     image_size = IMAGE_SIZE
 
     def __init__(
@@ -201,13 +198,16 @@ class MNISTTranslationDataModule(LightningDataModule):
             )
 
     @property
-    def layout(self) -> str:
-        """What a batch holds: "paired" (A and B of the same digit) or "unpaired" (two domains)."""
-        return self.task
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (1, IMAGE_SIZE, IMAGE_SIZE)
+    def spec(self) -> DataSpec:
+        """Paired (A and B of the same digit) or unpaired (two domains) gray 32 px digits; the items
+        carry the source digit (A_label/B_label), which the metrics read back, not the models."""
+        return DataSpec(
+            layout=self.task,
+            image_shape=(1, IMAGE_SIZE, IMAGE_SIZE),
+            in_channels=1,
+            out_channels=1,
+            digit_labels=True,
+        )
 
     def prepare_data(self) -> None:
         self.mnist.prepare_data()

@@ -4,7 +4,7 @@ DDP wrapper, which forwards it).
 
 With `with_epoch=True` the sampler yields `(epoch, index)` pairs instead of indices: datasets with
 random augmentation seed each item from (seed, epoch, index), so crops and flips do not depend on
-worker count or on where a run was resumed (see `gan_experiments.data.image_folders.item_seed`).
+worker count or on where a run was resumed (see `gan_experiments.data.item_seeds.item_seed`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import torch
-from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset
 
@@ -22,15 +21,16 @@ from gan_experiments.data.folder_layouts import Layout, describe_layout, detect_
 from gan_experiments.data.image_folders import PairedImageDataset, UnpairedImageDataset
 from gan_experiments.data.image_transforms import FREE_SIZE_MODES, Direction, Preprocess, check_options
 from gan_experiments.data.samplers import EpochShuffleSampler
+from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
 from gan_experiments.errors import ConfigError, DatasetError
 
 
-class TranslationDataModule(LightningDataModule):
+class TranslationDataModule(SpecifiedDataModule):
     """Shared plumbing of the paired and unpaired DataModules (use those)."""
 
+    #: the folder layout read, which is also what a batch holds (A → B pairs, or two domains)
     layout: ClassVar[Layout]
     default_val_split: ClassVar[str]
-    num_classes = None
 
     def __init__(
         self,
@@ -88,18 +88,15 @@ class TranslationDataModule(LightningDataModule):
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
 
-    # facts the model configuration is filled from (train.fill_from_data)
     @property
-    def in_channels(self) -> int:
-        return self.channels_a if self.direction == "AtoB" else self.channels_b
-
-    @property
-    def out_channels(self) -> int:
-        return self.channels_b if self.direction == "AtoB" else self.channels_a
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (self.out_channels, self.image_size, self.image_size)
+    def spec(self) -> DataSpec:
+        source, target = (self.channels_a, self.channels_b)[:: 1 if self.direction == "AtoB" else -1]
+        return DataSpec(
+            layout=self.layout,
+            image_shape=(target, self.image_size, self.image_size),
+            in_channels=source,
+            out_channels=target,
+        )
 
     def url(self) -> str | None:
         if self.download_url:

@@ -25,23 +25,23 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor, nn
 
-from gan_experiments.data.image_folder import ImageFolderDataModule
-from gan_experiments.data.mnist import MNISTDataModule
-from gan_experiments.data.mnist_translation import MNISTTranslationDataModule
+from gan_experiments.data.spec import DataSpec
 from gan_experiments.metrics.digit_translation import DigitTranslationMetrics
 from gan_experiments.metrics.folder import FolderGANMetrics
 from gan_experiments.metrics.generative import MNISTGANMetrics, sampling
 from gan_experiments.metrics.image_to_image import PairedTranslationMetrics, UnpairedTranslationMetrics
 from gan_experiments.metrics.inception import InceptionFeatures, load_inception_features
-from gan_experiments.models.cyclegan import CycleGAN
-from gan_experiments.models.gan import GAN
-from gan_experiments.models.pix2pix import Pix2Pix
+
+if TYPE_CHECKING:  # types only: the metrics choose by what models and data declare, not by class
+    from gan_experiments.data.image_folder import ImageFolderDataModule
+    from gan_experiments.data.mnist import MNISTDataModule
+    from gan_experiments.models.base import AdversarialModule
 
 
 @dataclass(frozen=True)
@@ -256,29 +256,34 @@ class UnpairedMetrics(RunMetrics):
 
 
 def metrics_for(
-    model: nn.Module,
+    model: AdversarialModule,
     datamodule: LightningDataModule | None,
     settings: MetricSettings,
     device: str | torch.device = "cpu",
 ) -> RunMetrics | None:
     """The metrics of this kind of model on this data, or None (after one warning) when there is no
-    way to measure it: noise models are scored with the MNIST classifier on MNIST, with InceptionV3 on an
-    image folder (when its weights are on disk), and not at all on other data.
+    way to measure it. Chosen from what both declare, not from their classes: the model's `data_layout`
+    (models/base.py) and the data's `spec` (data/spec.py). Noise models are scored with the MNIST
+    classifier on MNIST, with InceptionV3 on an image folder (when its weights are on disk), and not at
+    all on other data; translations of the MNIST proxy tasks are also read back as digits.
 
     Built with the global RNG forked: constructing the feature networks initializes weights, which
     must not shift the training's random stream (exact resume).
     """
     device = torch.device(device)
+    spec: DataSpec | None = getattr(datamodule, "spec", None)
+    layout = getattr(model, "data_layout", None)
     with torch.random.fork_rng(devices=[]):
-        digits = DigitTranslationMetrics() if isinstance(datamodule, MNISTTranslationDataModule) else None
-        if isinstance(model, Pix2Pix):
+        digits = DigitTranslationMetrics() if spec is not None and spec.digit_labels else None
+        if layout == "paired":
             return PairedMetrics(settings, digits).to(device)
-        if isinstance(model, CycleGAN):
+        if layout == "unpaired":
             return UnpairedMetrics(settings, digits).to(device)
-        if isinstance(model, GAN):
-            if isinstance(datamodule, MNISTDataModule):
+        if layout == "images":
+            scored_by = spec.sample_metrics if spec is not None else None
+            if scored_by == "mnist_classifier":
                 return NoiseModelMetrics(datamodule, settings, device)
-            if isinstance(datamodule, ImageFolderDataModule):
+            if scored_by == "inception":
                 # without the weights on disk, load_inception_features has said (once) where to put them
                 features = load_inception_features(settings.inception_weights)
                 return FolderNoiseModelMetrics(datamodule, settings, features, device) if features else None

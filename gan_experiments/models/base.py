@@ -14,9 +14,9 @@ batch counter because `trainer.global_step` counts optimizer steps (two or more 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from lightning.pytorch import LightningModule
@@ -25,6 +25,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 from torch.utils._pytree import tree_map
 
+from gan_experiments.data.spec import BatchLayout
 from gan_experiments.errors import NonFiniteLossError
 from gan_experiments.losses import AdversarialLoss
 from gan_experiments.models.performance import Performance, apply_to_networks, has_dropout
@@ -47,8 +48,14 @@ class AdversarialModule(LightningModule):
     requires_labels: bool = False
     #: CycleGAN updates the generators first, the others the discriminator first
     generator_first: bool = False
-    #: the data layout the model trains on: "images" (noise → image), "paired" or "unpaired" (A → B)
-    data_layout: str = "images"
+    #: the data layout the model trains on: "images" (noise → image), "paired" or "unpaired" (A → B);
+    #: checked against the data's spec before training, and what decides which metrics apply
+    data_layout: BatchLayout = "images"
+    #: a progress grid's fixed inputs: noise drawn once ("noise"), or the first validation examples
+    #: ("examples"), which the caller takes from the data module and passes to `grid_inputs`
+    grid_source: Literal["noise", "examples"] = "noise"
+    #: TensorBoard tag and PNG name prefix of the progress grids
+    grid_tag: str = "samples"
 
     def __init__(
         self,
@@ -108,12 +115,31 @@ class AdversarialModule(LightningModule):
     def after_generator_step(self) -> None:
         """Hook after each generator update (EMA of the weights)."""
 
+    def discard_ema(self) -> None:
+        """Sample with the last trained weights from now on: the EMA copy, where the model keeps one,
+        is deleted (`evaluate`/`generate`/`export` with `ema=false`). Models without one: nothing."""
+
     def discriminator_loss(self, batch: Any, fakes: Any) -> LossAndLogs:
         """Loss of the discriminator(s) on detached fakes, and named values to log."""
         raise NotImplementedError
 
     def generator_loss(self, batch: Any, fakes: Any) -> LossAndLogs:
         """Loss of the generator(s) with gradients flowing through the fakes."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- what callbacks and commands call
+    # Besides these: `forward` generates (noise models: `forward(*sample_inputs(n, rng))`; translation
+    # models: `forward(images[, direction])`), and `discard_ema` above.
+    def grid_inputs(self, num: int, rng: torch.Generator, examples: Sequence[Any] | None) -> Any:
+        """The fixed inputs of the progress grids (callbacks.sample_grid, the quality benchmark's grid):
+        `num` noise vectors drawn from `rng`, or, for `grid_source = "examples"`, built from `examples`
+        (the data module's first validation items). Computed once per run, so consecutive grids
+        show the same inputs."""
+        raise NotImplementedError
+
+    def grid_images(self, inputs: Any) -> tuple[Tensor, int]:
+        """(images in [-1, 1], images per grid row) of one progress grid, for `grid_inputs`' inputs; the
+        caller has put the model in eval mode and disabled gradients."""
         raise NotImplementedError
 
     # ---------------------------------------------------------------- optimizers and schedules

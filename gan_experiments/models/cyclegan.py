@@ -136,7 +136,7 @@ class CycleGAN(TranslationModule):
         }
         self.log_dict(logs, on_epoch=True, batch_size=batch["A"].shape[0], sync_dist=True)
 
-    def grid_rows(self, inputs: dict[str, Tensor]) -> list[Tensor]:
+    def grid_column_images(self, inputs: dict[str, Tensor]) -> list[Tensor]:
         fakes = self.generate(inputs, self.noise_rng)
         return [inputs["A"], fakes.fake_b, fakes.rec_a, inputs["B"], fakes.fake_a, fakes.rec_b]
 

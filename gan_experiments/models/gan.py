@@ -65,8 +65,8 @@ class GAN(AdversarialModule):
         """The generator that samples, grids and metrics use: the EMA copy when enabled."""
         return self.generator if self.generator_ema is None else self.generator_ema.module
 
-    def sample_from_raw_generator(self) -> None:
-        """Forget the EMA copy, so sampling uses the last trained weights (to measure what EMA buys)."""
+    def discard_ema(self) -> None:
+        """Delete the EMA copy, so sampling uses the last trained weights (to measure what EMA buys)."""
         self.generator_ema = None
 
     def after_generator_step(self) -> None:
@@ -91,9 +91,9 @@ class GAN(AdversarialModule):
         return max(1, int(n**0.5))
 
     # progress grids (callbacks.sample_grid): the same z every time
-    grid_tag = "samples"
-
-    def grid_inputs(self, num: int, rng: torch.Generator, trainer: Any) -> tuple[Tensor, ...]:
+    def grid_inputs(
+        self, num: int, rng: torch.Generator, examples: Sequence[Any] | None = None
+    ) -> tuple[Tensor, ...]:
         return self.sample_inputs(num, rng)
 
     def grid_images(self, inputs: tuple[Tensor, ...]) -> tuple[Tensor, int]:

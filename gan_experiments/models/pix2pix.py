@@ -71,5 +71,5 @@ class Pix2Pix(TranslationModule):
         l1 = F.l1_loss(fake_b, batch["B"])
         self.log("val/l1", l1, on_epoch=True, batch_size=batch["A"].shape[0], sync_dist=True)
 
-    def grid_rows(self, inputs: dict[str, Tensor]) -> list[Tensor]:
+    def grid_column_images(self, inputs: dict[str, Tensor]) -> list[Tensor]:
         return [inputs["A"], self.generator(inputs["A"]), inputs["B"]]  # input | output | target

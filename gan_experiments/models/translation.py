@@ -4,6 +4,7 @@ validation examples."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -19,6 +20,7 @@ def as_rgb(images: Tensor) -> Tensor:
 
 class TranslationModule(AdversarialModule):
     grid_tag = "translations"
+    grid_source = "examples"
 
     def generators(self) -> list[nn.Module]:
         """The generators whose output must have their input's size."""
@@ -34,16 +36,20 @@ class TranslationModule(AdversarialModule):
     def batch_size_of(self, batch: dict[str, Any]) -> int:
         return int(batch["A"].shape[0])
 
-    def grid_inputs(self, num: int, rng: torch.Generator, trainer: Any) -> dict[str, Tensor]:
-        """The first `num` validation examples: the same images every time, in evaluation transform."""
-        dataset = trainer.datamodule.val_dataloader().dataset
-        items = [dataset[i] for i in range(min(num, len(dataset)))]
+    def grid_inputs(
+        self, num: int, rng: torch.Generator, examples: Sequence[dict[str, Any]] | None
+    ) -> dict[str, Tensor]:
+        """The given validation examples (the same images every time, in evaluation transform), at most
+        `num`, as one batch on the model's device."""
+        if not examples:
+            raise ValueError(f"{type(self).__name__} grids are made of validation examples; none were given")
+        items = list(examples)[:num]
         return {key: torch.stack([item[key] for item in items]).to(self.device) for key in ("A", "B")}
 
-    def grid_rows(self, inputs: dict[str, Tensor]) -> list[Tensor]:
-        """Columns of the grid, each (N, C, H, W); one row per example."""
+    def grid_column_images(self, inputs: dict[str, Tensor]) -> list[Tensor]:
+        """The grid's columns, each (N, C, H, W): inputs, outputs, targets …; one row per example."""
         raise NotImplementedError
 
     def grid_images(self, inputs: dict[str, Tensor]) -> tuple[Tensor, int]:
-        columns = [as_rgb(c) for c in self.grid_rows(inputs)]
+        columns = [as_rgb(c) for c in self.grid_column_images(inputs)]
         return torch.stack(columns, dim=1).flatten(0, 1), len(columns)

@@ -22,10 +22,10 @@ from lightning.pytorch import LightningDataModule, LightningModule
 from torchvision.utils import make_grid, save_image
 
 from gan_experiments.checkpoints import build_datamodule, load_model, read_checkpoint
+from gan_experiments.data.spec import SpecifiedDataModule
 from gan_experiments.metrics.run import MetricSettings, evaluate_model
-from gan_experiments.models.gan import GAN
+from gan_experiments.models.base import AdversarialModule
 from gan_experiments.quality.rows import Row
-from gan_experiments.sampling import sample_grid
 
 
 @dataclass(frozen=True)
@@ -164,18 +164,16 @@ def score(
     return evaluate_model(model, datamodule, settings, device)
 
 
-def draw_grid(model: LightningModule, datamodule: LightningDataModule, out: Path, num: int = 100) -> Path:
-    """Noise models: `num` samples (a cGAN one row per digit), as `generate` draws them; translation
-    models: the progress grid's columns for the first ten evaluation examples, one row each."""
+def draw_grid(model: AdversarialModule, datamodule: SpecifiedDataModule, out: Path, num: int = 100) -> Path:
+    """The model's progress grid: noise models `num` samples (a cGAN one row per digit, as `generate`
+    draws them); translation models the grid's columns for the first ten evaluation examples."""
     with torch.no_grad():
-        if isinstance(model, GAN):
-            rng = torch.Generator(device=model.device).manual_seed(0)
-            images, columns = sample_grid(model, num, None, rng)
-        else:
-            dataset = datamodule.val_dataloader().dataset
-            items = [dataset[i] for i in range(min(10, len(dataset)))]
-            inputs = {key: torch.stack([item[key] for item in items]).to(model.device) for key in ("A", "B")}
-            images, columns = model.grid_images(inputs)
+        rng = torch.Generator(device=model.device).manual_seed(0)
+        examples = None
+        if model.grid_source == "examples":
+            num = 10
+            examples = datamodule.validation_examples(num)
+        images, columns = model.grid_images(model.grid_inputs(num, rng, examples))
     grid = make_grid(images.float().cpu(), nrow=columns, normalize=True, value_range=(-1, 1), pad_value=1.0)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_image(grid, out)

@@ -1,0 +1,147 @@
+"""What a dataset is, stated once by its DataModule: the facts models are built from, the check of a
+model × data pair, and how samples or translations of it are scored.
+
+Every DataModule of the project derives from `SpecifiedDataModule` and returns a `DataSpec` from `spec`
+(after `__init__`: the facts follow from the options, not from reading the files). `train` fills the
+model's data keys from it and checks the pair against it in one place (`check_model_fits`), the
+checkpoint keeps it (`data_spec`), and the metrics pick what applies from it and from the model's
+declared `data_layout` instead of asking for classes.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from lightning.pytorch import LightningDataModule
+
+from gan_experiments.errors import ConfigError
+
+#: what a batch holds: single images (noise → image), aligned pairs (A → B), or two unaligned domains
+BatchLayout = Literal["images", "paired", "unpaired"]
+#: how a noise model's samples of this data are scored: the project's MNIST classifier, InceptionV3
+#: against the data's own images, or not at all
+SampleMetrics = Literal["mnist_classifier", "inception"]
+
+#: the model config keys the data decides (`???` in the model configs; train fills them from the spec)
+MODEL_KEYS_FROM_DATA = ("image_shape", "num_classes", "in_channels", "out_channels")
+
+#: each layout in words, and the data options that provide it (for the one-line mismatch message)
+LAYOUTS: dict[str, tuple[str, str]] = {
+    "images": ("single images (noise → image)", "data=mnist or data=image_folder data.root=…"),
+    "paired": (
+        "paired images (A → B)",
+        "data=edges2shoes, data=mnist_outlines or data=paired_folder data.root=…",
+    ),
+    "unpaired": (
+        "two unpaired image domains (A ↔ B)",
+        "data=horse2zebra, data=mnist_strokes or data=unpaired_folder data.root=…",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The facts of one dataset as the models see it."""
+
+    layout: BatchLayout
+    #: (C, H, W) of the images a generator produces (domain B's for a translation)
+    image_shape: tuple[int, int, int]
+    #: classes of the labels in each batch; None: batches carry no labels
+    num_classes: int | None = None
+    #: translations: channels of domain A (the generator's input) and of domain B (its output)
+    in_channels: int | None = None
+    out_channels: int | None = None
+    #: noise models: how their samples are scored (None: no sample-quality metric for this data)
+    sample_metrics: SampleMetrics | None = None
+    #: translations: items carry the source digit (A_label/B_label), so translations can be read back
+    digit_labels: bool = False
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"DataSpec.layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
+        object.__setattr__(self, "image_shape", tuple(int(n) for n in self.image_shape))
+
+    @property
+    def labelled(self) -> bool:
+        return self.num_classes is not None
+
+    def model_facts(self) -> dict[str, Any]:
+        """The model config keys the data decides (`???` in the model configs), with their values."""
+        values = {key: getattr(self, key) for key in MODEL_KEYS_FROM_DATA}
+        values["image_shape"] = list(self.image_shape)
+        return {key: value for key, value in values.items() if value is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain types only: what the checkpoint stores (it is read back with weights_only=True)."""
+        return {**asdict(self), "image_shape": list(self.image_shape)}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> DataSpec:
+        return cls(**values)
+
+
+class SpecifiedDataModule(LightningDataModule):
+    """A LightningDataModule that states its facts (`spec`) before any file is read."""
+
+    @property
+    @abstractmethod
+    def spec(self) -> DataSpec:
+        """The dataset's facts, from the options given to `__init__`."""
+
+    # views of the spec, for code that reads one fact
+    @property
+    def layout(self) -> str:
+        return self.spec.layout
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.spec.image_shape
+
+    @property
+    def num_classes(self) -> int | None:
+        return self.spec.num_classes
+
+    @property
+    def in_channels(self) -> int | None:
+        return self.spec.in_channels
+
+    @property
+    def out_channels(self) -> int | None:
+        return self.spec.out_channels
+
+    def validation_examples(self, num: int) -> list[Any]:
+        """The first `num` items of the validation split, in evaluation transform (after `setup`): the
+        fixed inputs of progress grids made of examples (a model's `grid_source = "examples"`)."""
+        dataset = self.val_dataloader().dataset
+        return [dataset[i] for i in range(min(num, len(dataset)))]
+
+
+def spec_of(datamodule: Any, data_name: str) -> DataSpec:
+    """The data module's spec, or one line saying that a data module must declare one."""
+    spec = getattr(datamodule, "spec", None)
+    if not isinstance(spec, DataSpec):
+        raise ConfigError(
+            f"data={data_name}: {type(datamodule).__name__} does not state its facts; a data module derives "
+            "from gan_experiments.data.spec.SpecifiedDataModule and returns a DataSpec from `spec`"
+        )
+    return spec
+
+
+def check_model_fits(
+    spec: DataSpec, model_layout: str, model_needs_labels: bool, model_name: str, data_name: str
+) -> None:
+    """A model and a dataset that cannot train together (pix2pix on MNIST, DCGAN on horse2zebra, a
+    cGAN on unlabelled images) fail here, in one line that says which data the model needs."""
+    if model_layout != spec.layout:
+        what, options = LAYOUTS[model_layout]
+        raise ConfigError(
+            f"model={model_name} trains on {what}, but data={data_name} holds {LAYOUTS[spec.layout][0]}: "
+            f"use {options}"
+        )
+    if model_needs_labels and not spec.labelled:
+        raise ConfigError(
+            f"model={model_name} needs class labels, but data={data_name} has none "
+            f"(data.num_classes is not set); use a labelled dataset such as data=mnist"
+        )

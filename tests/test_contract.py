@@ -1,0 +1,92 @@
+"""The declared contract between data, models, callbacks and metrics: the data's spec (data/spec.py)
+and what a model declares (models/base.py), each checked in one place."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from lightning.pytorch import LightningDataModule
+
+from gan_experiments.callbacks.run_config import DATA_SPEC_KEY
+from gan_experiments.data.spec import DataSpec, SpecifiedDataModule, check_model_fits, spec_of
+from gan_experiments.errors import ConfigError
+from gan_experiments.train import build, train
+
+
+def test_the_model_is_built_from_the_data_spec_and_the_checkpoint_keeps_it(smoke_config, tmp_path):
+    datamodule, model, _ = build(smoke_config("model=cgan"))
+    spec = datamodule.spec
+    assert spec == DataSpec("images", (1, 32, 32), num_classes=10, sample_metrics="mnist_classifier")
+    assert model.image_shape == spec.image_shape and model.num_classes == spec.num_classes
+    train(smoke_config("model=cgan"))
+    stored = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)[DATA_SPEC_KEY]
+    assert DataSpec.from_dict(stored) == spec
+
+
+def test_the_spec_is_immutable_and_its_views_agree():
+    spec = DataSpec("paired", [3, 64, 64], in_channels=1, out_channels=3, digit_labels=True)
+    assert spec.image_shape == (3, 64, 64) and not spec.labelled
+    assert spec.model_facts() == {"image_shape": [3, 64, 64], "in_channels": 1, "out_channels": 3}
+    with pytest.raises(AttributeError):
+        spec.layout = "unpaired"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="layout must be one of images, paired, unpaired"):
+        DataSpec("pairs", (1, 8, 8))
+
+
+def test_a_model_and_data_that_cannot_train_together_fail_in_one_line():
+    images = DataSpec("images", (1, 28, 28))
+    paired_refused = r"^model=pix2pix trains on paired images \(A → B\), but data=mnist"
+    with pytest.raises(ConfigError, match=paired_refused):
+        check_model_fits(images, "paired", False, "pix2pix", "mnist")
+    with pytest.raises(ConfigError, match=r"^model=cgan needs class labels, but data=faces has none"):
+        check_model_fits(images, "images", True, "cgan", "faces")
+    check_model_fits(images, "images", False, "dcgan", "faces")
+
+
+class NoSpec(LightningDataModule):
+    pass
+
+
+class WithSpec(SpecifiedDataModule):
+    @property
+    def spec(self) -> DataSpec:
+        return DataSpec("unpaired", (3, 16, 16), in_channels=3, out_channels=3)
+
+
+def test_a_data_module_must_state_its_facts():
+    with pytest.raises(ConfigError, match=r"^data=mine: NoSpec does not state its facts"):
+        spec_of(NoSpec(), "mine")
+    module = WithSpec()
+    assert spec_of(module, "mine") is not None
+    assert (module.layout, module.image_shape, module.in_channels, module.num_classes) == (
+        "unpaired", (3, 16, 16), 3, None,
+    )  # fmt: skip
+
+
+def test_a_model_target_outside_the_contract_is_refused(smoke_config):
+    cfg = smoke_config("model._target_=torch.nn.Linear")
+    with pytest.raises(ConfigError, match=r"^model\._target_=torch\.nn\.Linear: not a .*AdversarialModule"):
+        build(cfg)
+
+
+def test_grids_take_noise_or_the_validation_examples_passed_in(smoke_config, fake_mnist_dir):
+    _, noise_model, _ = build(smoke_config())
+    assert noise_model.grid_source == "noise"
+    images, columns = noise_model.eval().grid_images(noise_model.grid_inputs(4, torch.Generator(), None))
+    assert images.shape == (4, 1, 32, 32) and columns == 2
+
+    cfg = smoke_config(
+        "model=pix2pix", "data=mnist_outlines", f"data.data_dir={fake_mnist_dir}", "data.download=false",
+        "data.eval_size=8",
+    )  # fmt: skip
+    datamodule, model, _ = build(cfg)
+    assert model.grid_source == "examples"
+    with pytest.raises(ValueError, match="grids are made of validation examples; none were given"):
+        model.grid_inputs(2, torch.Generator(), None)
+    datamodule.prepare_data()
+    datamodule.setup("validate")
+    examples = datamodule.validation_examples(3)
+    inputs = model.grid_inputs(2, torch.Generator(), examples)
+    assert torch.equal(inputs["A"][1], examples[1]["A"]) and inputs["B"].shape == (2, 1, 32, 32)
+    images, columns = model.eval().grid_images(inputs)
+    assert columns == 3 and images.shape == (6, 3, 32, 32)  # input | output | target, as RGB
