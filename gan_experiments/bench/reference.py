@@ -38,7 +38,7 @@ def noise_gan_step(
         real = batch[0]
         fake = generator(model.sample_noise(real.shape[0], model.noise_rng))  # randn or rand·2−1
         d_opt.zero_grad(set_to_none=True)
-        loss.d(discriminator(real), discriminator(fake.detach())).backward()
+        loss.discriminator_objective(discriminator, real, fake.detach())[0].backward()
         d_opt.step()
         set_requires_grad([discriminator], False)
         g_opt.zero_grad(set_to_none=True)
@@ -61,9 +61,8 @@ def pix2pix_step(
         fake_b = generator(real_a)
         set_requires_grad([discriminator], True)
         d_opt.zero_grad(set_to_none=True)
-        d_real = loss.d_real(discriminator(torch.cat([real_a, real_b], 1)))
-        d_fake = loss.d_fake(discriminator(torch.cat([real_a, fake_b.detach()], 1)))
-        (model.d_loss_weight * (d_real + d_fake)).backward()
+        pair_critic = lambda b: discriminator(torch.cat([real_a, b], 1))  # noqa: E731 (D sees (A, B) pairs)
+        loss.discriminator_objective(pair_critic, real_b, fake_b.detach(), model.d_loss_weight)[0].backward()
         d_opt.step()
         set_requires_grad([discriminator], False)
         g_opt.zero_grad(set_to_none=True)
@@ -91,7 +90,7 @@ def cyclegan_step(
     pool_a, pool_b = ImagePool(50, seed=0), ImagePool(50, seed=1)
 
     def d_loss(critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-        return d_weight * (loss.d_real(critic(real)) + loss.d_fake(critic(fake.detach())))
+        return loss.discriminator_objective(critic, real, fake.detach(), d_weight)[0]
 
     def step(batch: dict[str, Tensor]) -> None:
         real_a, real_b = batch["A"], batch["B"]
