@@ -3,15 +3,18 @@ console filters, and bad input reported as one line with exit status 1 instead o
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Callable
 from typing import TypeVar
 
+import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from gan_experiments import CONF_DIR
 from gan_experiments.console import quiet_console
 from gan_experiments.errors import UserError
 
@@ -41,3 +44,21 @@ def run_command(
         if sweep_trial and HydraConfig.get().mode == RunMode.MULTIRUN:
             return None
         sys.exit(1)
+
+
+def hydra_command(
+    command: Callable[[DictConfig], Result],
+    config_name: str,
+    log: logging.Logger,
+    sweep_trial: bool = False,
+) -> Callable[[], Result | None]:
+    """The `main` of a command: Hydra composes `conf/<config_name>.yaml` with the command line, then
+    `run_command`. Wrapping `command` (functools.wraps) keeps Hydra's job name that of the command's
+    module (train, evaluate, …): Hydra names the job, and its log file, after the task function's file."""
+
+    @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name=config_name)
+    @functools.wraps(command)
+    def main(cfg: DictConfig) -> Result | None:
+        return run_command(command, cfg, log, sweep_trial=sweep_trial)
+
+    return main

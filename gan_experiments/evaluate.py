@@ -15,15 +15,13 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-import hydra
 from lightning.pytorch import LightningDataModule, LightningModule
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from gan_experiments import CONF_DIR
 from gan_experiments.checkpoints import fit_data_to_model, model_from_checkpoint, read_checkpoint, run_config
-from gan_experiments.cli import command_line, run_command
+from gan_experiments.cli import command_line, hydra_command
 from gan_experiments.config import validate
 from gan_experiments.data.spec import SpecifiedDataModule
 from gan_experiments.devices import resolve_device
@@ -192,9 +190,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return report
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval")
-def main(cfg: DictConfig) -> None:
-    run_command(evaluate, cfg, log)
+main = hydra_command(evaluate, "eval", log)
 
 
 if __name__ == "__main__":

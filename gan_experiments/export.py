@@ -35,16 +35,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import hydra
 import torch
 from lightning.pytorch import LightningModule
 from omegaconf import DictConfig
 from torch import Tensor, nn
 
-from gan_experiments import CONF_DIR
 from gan_experiments.atomic import atomic_path
 from gan_experiments.checkpoints import load_model
-from gan_experiments.cli import run_command
+from gan_experiments.cli import hydra_command
 from gan_experiments.config import validate
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
@@ -454,9 +452,7 @@ def export(cfg: DictConfig) -> list[Exported]:
     ]
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="export")
-def main(cfg: DictConfig) -> None:
-    run_command(export, cfg, log)
+main = hydra_command(export, "export", log)
 
 
 if __name__ == "__main__":

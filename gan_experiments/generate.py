@@ -14,16 +14,14 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-import hydra
 import torch
 from lightning.pytorch import LightningModule
 from omegaconf import DictConfig
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
-from gan_experiments import CONF_DIR
 from gan_experiments.checkpoints import load_model
-from gan_experiments.cli import run_command
+from gan_experiments.cli import hydra_command
 from gan_experiments.config import validate
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
@@ -137,9 +135,7 @@ def generate(cfg: DictConfig) -> Path:
     return out
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="generate")
-def main(cfg: DictConfig) -> None:
-    run_command(generate, cfg, log)
+main = hydra_command(generate, "generate", log)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hydra
 import numpy as np
 import torch
 from omegaconf import DictConfig
@@ -38,9 +37,8 @@ from rich.table import Table
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from gan_experiments import CONF_DIR
 from gan_experiments.atomic import write_text_atomically
-from gan_experiments.cli import command_line, run_command
+from gan_experiments.cli import command_line, hydra_command
 from gan_experiments.config import is_int, validate
 from gan_experiments.data.image_reading import (
     DECODE_ERRORS,
@@ -546,9 +544,7 @@ def score(cfg: DictConfig) -> dict[str, Any]:
     return report
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="score")
-def main(cfg: DictConfig) -> None:
-    run_command(score, cfg, log)
+main = hydra_command(score, "score", log)
 
 
 if __name__ == "__main__":

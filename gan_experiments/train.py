@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import hydra
 import lightning.pytorch as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -16,11 +15,10 @@ from hydra.utils import get_class
 from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gan_experiments import CONF_DIR
 from gan_experiments.callbacks.exact_resume import ExactResume
 from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
 from gan_experiments.checkpoints import fit_data_to_model, read_checkpoint, run_config
-from gan_experiments.cli import run_command
+from gan_experiments.cli import hydra_command
 from gan_experiments.config import validate
 from gan_experiments.data.spec import MODEL_KEYS_FROM_DATA, DataSpec, check_model_fits, spec_of
 from gan_experiments.errors import ConfigError
@@ -186,9 +184,7 @@ def train(cfg: DictConfig) -> float | None:
     return float(trainer.callback_metrics[metric])
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
-def main(cfg: DictConfig) -> float | None:
-    return run_command(train, cfg, log, sweep_trial=True)
+main = hydra_command(train, "train", log, sweep_trial=True)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,12 @@ import html
 import logging
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader, Dataset
 
-from gan_experiments import CONF_DIR
 from gan_experiments.checkpoints import load_model
-from gan_experiments.cli import run_command
+from gan_experiments.cli import hydra_command
 from gan_experiments.config import validate
 from gan_experiments.data.image_folders import ImageFolderDataset, PairedImageDataset
 from gan_experiments.devices import resolve_device
@@ -109,9 +107,7 @@ def translate(cfg: DictConfig) -> list[Path]:
     return written
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="translate")
-def main(cfg: DictConfig) -> None:
-    run_command(translate, cfg, log)
+main = hydra_command(translate, "translate", log)
 
 
 if __name__ == "__main__":
