@@ -85,7 +85,7 @@ def test_generate_pretrained_writes_a_grid_without_a_checkpoint(packed, tmp_path
             generate(make_config(overrides, tmp_path, config_name="generate"))
 
 
-@pytest.mark.parametrize("name", ["cgan_mnist", "dcgan_mnist", "lsgan_mnist"])
+@pytest.mark.parametrize("name", ["gan_mnist", "dcgan_mnist", "lsgan_mnist", "cgan_mnist"])
 def test_the_shipped_generators_load_and_sample_on_a_fresh_install(name, tmp_path):
     """No training, no download: the weights and records in the package (pip install -e or a wheel)."""
     record = pretrained.read_record(name)
