@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 from lightning.pytorch import LightningModule
@@ -46,9 +46,12 @@ from gan_experiments.cli import hydra_command
 from gan_experiments.config import validate
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
-from gan_experiments.models.cyclegan import CycleGAN
-from gan_experiments.models.gan import GAN
-from gan_experiments.models.pix2pix import Pix2Pix
+from gan_experiments.models.base import AdversarialModule
+
+if TYPE_CHECKING:  # types only: export chooses by the model's declared data_layout
+    from gan_experiments.models.cyclegan import CycleGAN
+    from gan_experiments.models.gan import GAN
+    from gan_experiments.models.pix2pix import Pix2Pix
 
 log = logging.getLogger("gan_experiments.export")
 
@@ -222,7 +225,7 @@ def translation_targets(
 ) -> list[Target]:
     """pix2pix: its one generator (the run's data.direction tells which half of a pair it reads);
     CycleGAN: G_AB and/or G_BA."""
-    if isinstance(model, Pix2Pix):
+    if model.data_layout == "paired":  # pix2pix
         if direction is not None:
             raise ConfigError(
                 f"direction={direction}: only a CycleGAN checkpoint has two directions; a Pix2Pix "
@@ -250,19 +253,16 @@ def translation_targets(
     return targets
 
 
-def export_targets(model: LightningModule, run: DictConfig, cfg: DictConfig) -> list[Target]:
-    if isinstance(model, GAN):
+def export_targets(model: AdversarialModule, run: DictConfig, cfg: DictConfig) -> list[Target]:
+    """What to export, by the model's declared data layout (models/base.py)."""
+    if model.data_layout == "images":  # noise → image
         if cfg.direction is not None:
             raise ConfigError(
                 f"direction={cfg.direction}: only a CycleGAN checkpoint has two directions; a "
                 f"{type(model).__name__} generates from noise (leave direction unset)"
             )
         return noise_targets(model, cfg.ema)
-    if isinstance(model, (Pix2Pix, CycleGAN)):
-        return translation_targets(model, run, cfg.direction, cfg.image_size)
-    raise UserError(
-        f"ckpt_path={cfg.ckpt_path}: a {type(model).__name__} checkpoint has no generator to export"
-    )
+    return translation_targets(model, run, cfg.direction, cfg.image_size)
 
 
 # ---------------------------------------------------------------- metadata
