@@ -11,7 +11,7 @@ declared `data_layout` instead of asking for classes.
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from lightning.pytorch import LightningDataModule
@@ -79,7 +79,8 @@ class DataSpec:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> DataSpec:
-        return cls(**values)
+        """A stored spec; keys this version does not know (written by a later one) are left out."""
+        return cls(**{field.name: values[field.name] for field in fields(cls) if field.name in values})
 
 
 class SpecifiedDataModule(LightningDataModule):
@@ -143,5 +144,5 @@ def check_model_fits(
     if model_needs_labels and not spec.labelled:
         raise ConfigError(
             f"model={model_name} needs class labels, but data={data_name} has none "
-            f"(data.num_classes is not set); use a labelled dataset such as data=mnist"
+            f"(its batches carry no labels); use a labelled dataset such as data=mnist"
         )

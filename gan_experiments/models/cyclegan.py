@@ -150,12 +150,13 @@ class CycleGAN(TranslationModule):
             checkpoint["image_pools_per_rank"] = per_rank
 
     def _pools_of_all_ranks(self, pools: dict[str, Any]) -> list[dict[str, Any]] | None:
-        """Under DDP every rank has its own pools (its own fakes); all of them go in the checkpoint (every
-        rank builds it, so the gather is collective), or a resumed rank would continue rank 0's history."""
+        """Under DDP every rank has its own pools (its own fakes); all of them go in the checkpoint, or a
+        resumed rank would continue rank 0's history. Gathered to rank 0 only, which writes the file
+        (every rank builds the checkpoint, so the gather is collective)."""
         if self._trainer is None or self._trainer.world_size == 1 or not dist.is_initialized():
             return None
-        gathered: list[Any] = [None] * dist.get_world_size()
-        dist.all_gather_object(gathered, pools)
+        gathered: list[Any] | None = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
+        dist.gather_object(pools, gathered, dst=0)
         return gathered
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
