@@ -8,11 +8,17 @@ from omegaconf import OmegaConf
 
 __version__ = "0.1.0"
 
-#: the Hydra config tree, as an absolute path: `@hydra.main(config_path="../conf")` would resolve it as a
-#: Python package (`conf`) when the CLIs run as installed commands (gan-train, …), and fail there. conf/
-#: sits beside the package, so the commands need the editable install (`pip install -e .`, what `make`
-#: does); a wheel does not carry conf/
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+def _conf_dir() -> str:
+    """The Hydra config tree, as an absolute path: `@hydra.main(config_path="../conf")` would resolve it as
+    a Python package (`conf`) when the CLIs run as installed commands (gan-train, …), and fail there. A
+    wheel carries a copy inside the package (setup.py); an editable install and a checkout use conf/
+    beside the package."""
+    packaged = Path(__file__).resolve().parent / "conf"
+    return str(packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "conf")
+
+
+CONF_DIR = _conf_dir()
 
 #: wall-clock time when the package was first imported: the start of a `python -m gan_experiments.…`
 #: command for the time-to-quality figures (callbacks.quality_bar)

@@ -30,12 +30,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from lightning.pytorch import LightningDataModule, LightningModule
 from omegaconf import DictConfig, OmegaConf
 
-from gan_experiments.callbacks.run_config import CHECKPOINT_KEY
+from gan_experiments.callbacks.run_config import CHECKPOINT_KEY, DATA_SPEC_KEY
+from gan_experiments.data.spec import DataSpec
 from gan_experiments.errors import UserError
+from gan_experiments.instantiation import build_model
 
 if TYPE_CHECKING:
     from gan_experiments.models.base import AdversarialModule
@@ -199,9 +201,61 @@ def run_config(checkpoint: dict[str, Any]) -> DictConfig:
     return OmegaConf.create(checkpoint[CHECKPOINT_KEY])
 
 
+#: model config keys that held the data's facts in run configs written before models were built from the
+#: DataSpec (train filled them in from the data module; checkpoints up to 2026-12-03 hold them)
+LEGACY_DATA_KEYS = ("image_shape", "num_classes", "in_channels", "out_channels")
+#: what those run configs resolved into the network nodes and the model now passes to their constructors
+LEGACY_NETWORK_KEYS = ("image_shape", "num_classes", "z_dim", "in_channels", "out_channels", "image_size")
+
+
+def model_config_and_spec(checkpoint: dict[str, Any]) -> tuple[DictConfig, DataSpec]:
+    """The model config of a checkpoint (or packed generator) and the DataSpec its networks were built
+    from, ready for `instantiation.build_model`.
+
+    Run configs written before the spec existed carry the data's facts as model keys and their networks
+    as fully configured nodes; those keys move into the spec (the stored `data_spec` where the file has
+    one) and the network nodes become the constructors the model now calls, so older checkpoints keep
+    loading into the same networks.
+    """
+    run = run_config(checkpoint)
+    model = run.model
+    facts = {key: model.pop(key) for key in LEGACY_DATA_KEYS if key in model}
+    if facts:
+        for name in ("generator", "discriminator"):
+            node = model.get(name)
+            if isinstance(node, DictConfig):
+                for key in LEGACY_NETWORK_KEYS:
+                    node.pop(key, None)
+                node["_partial_"] = True
+    stored = checkpoint.get(DATA_SPEC_KEY)
+    if stored:
+        return model, DataSpec.from_dict(dict(stored))
+    return model, legacy_spec(run, facts)
+
+
+def legacy_spec(run: DictConfig, facts: dict[str, Any]) -> DataSpec:
+    """A checkpoint without a stored spec: the facts its run config held (the model's data keys; for a
+    translation model the image side of its data config)."""
+    layout = get_class(run.model._target_).data_layout
+    if layout == "images":
+        shape = facts.get("image_shape")
+        if shape is None:
+            raise CheckpointError(
+                "the checkpoint's run config holds neither a data spec nor model.image_shape"
+            )
+        return DataSpec(layout, tuple(shape), num_classes=facts.get("num_classes"))
+    in_channels, out_channels = facts.get("in_channels"), facts.get("out_channels")
+    if in_channels is None or out_channels is None:
+        raise CheckpointError(
+            "the checkpoint's run config holds neither a data spec nor model.in_channels/out_channels"
+        )
+    side = int(run.data.get("image_size") or 256)
+    return DataSpec(layout, (out_channels, side, side), in_channels=in_channels, out_channels=out_channels)
+
+
 def model_from_checkpoint(checkpoint: dict[str, Any], device: str | torch.device = "cpu") -> LightningModule:
     """The trained module in eval mode, with non-parameter state (counters, EMA, …) restored."""
-    model = instantiate(run_config(checkpoint).model, _convert_="all")
+    model = build_model(*model_config_and_spec(checkpoint))
     model.load_state_dict(checkpoint["state_dict"])
     model.on_load_checkpoint(checkpoint)
     return model.to(device).eval()

@@ -10,7 +10,6 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from gan_experiments.data.spec import MODEL_KEYS_FROM_DATA
 from gan_experiments.errors import ConfigError
 
 
@@ -70,10 +69,6 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
 ]
 
 
-#: ??? keys that train.py fills in from the data module's spec
-FILLED_FROM_DATA = {f"model.{key}" for key in MODEL_KEYS_FROM_DATA}
-
-
 def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """(dotted key, resolved value) for every leaf; values whose interpolation fails are skipped here
     (instantiation reports them with their own message)."""
@@ -83,9 +78,7 @@ def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         try:
             value = node[key]
         except MissingMandatoryValue:
-            if path not in FILLED_FROM_DATA:
-                raise ConfigError(f"{path} must be set (e.g. {path}=…); the config leaves it ???") from None
-            continue
+            raise ConfigError(f"{path} must be set (e.g. {path}=…); the config leaves it ???") from None
         except OmegaConfBaseException:
             continue
         if isinstance(value, DictConfig) or (isinstance(value, ListConfig) and not path.endswith("betas")):

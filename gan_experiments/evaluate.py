@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from lightning.pytorch import LightningDataModule, LightningModule
 from omegaconf import DictConfig
@@ -23,12 +23,10 @@ from rich.table import Table
 from gan_experiments.checkpoints import fit_data_to_model, model_from_checkpoint, read_checkpoint, run_config
 from gan_experiments.cli import command_line, hydra_command
 from gan_experiments.config import validate
-from gan_experiments.data.spec import SpecifiedDataModule
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.instantiation import instantiate_checked
-from gan_experiments.metrics.run import MetricSettings, evaluate_model
-from gan_experiments.models.base import AdversarialModule
+from gan_experiments.metrics.run import MetricKind, MetricSettings, metrics_for, score_with
 
 log = logging.getLogger("gan_experiments.evaluate")
 
@@ -80,17 +78,9 @@ FOLDER_MEANINGS = {
     "num_real": "real images in the reference (a seeded subset of the training images)",
     "num_fake": "generated samples",
 }
+
+
 #: which table describes a run's metrics: MNIST noise models, noise models on a folder, translation
-MetricKind = Literal["mnist", "folder", "translation"]
-
-
-def metric_kind(model: AdversarialModule, datamodule: SpecifiedDataModule) -> MetricKind:
-    """From what model and data declare (the model's data_layout, the data's spec)."""
-    if model.data_layout != "images":
-        return "translation"
-    return "folder" if datamodule.spec.sample_metrics == "inception" else "mnist"
-
-
 def meaning(name: str, kind: MetricKind) -> str:
     if name.startswith("coverage/"):
         return f"share of samples read as the digit {name.split('/')[1]}"
@@ -155,9 +145,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     overrides = data_overrides(cfg, run)
     datamodule = prepare_data(run, overrides, model)
     start = time.perf_counter()
-    scores = evaluate_model(model, datamodule, settings, device)
+    metrics = metrics_for(model, datamodule, settings, device)
+    scores = score_with(metrics, model, datamodule) if metrics is not None else {}
     seconds = time.perf_counter() - start
-    if not scores:
+    if metrics is None or not scores:
         raise UserError(
             f"ckpt_path={cfg.ckpt_path}: no metrics for a {type(model).__name__} on "
             f"{type(datamodule).__name__} (see the warning above)"
@@ -185,7 +176,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     output.parent.mkdir(parents=True, exist_ok=True)
     safe = {**report, "metrics": {name: json_safe(value) for name, value in scores.items()}}
     output.write_text(json.dumps(safe, indent=2) + "\n")
-    print_table(report, metric_kind(model, datamodule))
+    print_table(report, metrics.kind)
     log.info("metrics of %s written to %s (%.1f s)", path, output, seconds)
     return report
 

@@ -171,14 +171,22 @@ def noise_targets(model: GAN, ema: bool) -> list[Target]:
     if not ema:
         model.discard_ema()
     prior = "N(0, 1)" if model.noise == "normal" else "U[-1, 1)"
+    description = {"distribution": prior, "noise": model.noise}
+    extra: dict[str, Any] = {"noise": model.noise, "z_dim": model.z_dim}
+    if model.categorical_code:  # InfoGAN's code: the last K entries of z are one-hot
+        k = model.categorical_code
+        description["distribution"] = (
+            f"{prior} in the first {model.z_dim - k} entries, a one-hot code in the last {k}"
+        )
+        extra["categorical_code"] = k
     z = Input(
         name="z",
         shape=(model.z_dim,),
         dtype=torch.float32,
-        description={"distribution": prior, "noise": model.noise},
+        description=description,
         draw=lambda n, rng: model.sample_noise(n, rng),
     )
-    inputs, extra = [z], {"noise": model.noise, "z_dim": model.z_dim}
+    inputs = [z]
     if getattr(model, "requires_labels", False):
         classes = model.num_classes
         labels = Input(

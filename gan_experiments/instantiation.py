@@ -1,6 +1,7 @@
 """Hydra `instantiate` as every command uses it: our constructors' errors as one line, config groups of
-named entries (callbacks, loggers) as lists. Shared by train, evaluate and the quality benchmark, so no
-command imports another command's module for it."""
+named entries (callbacks, loggers) as lists, and a model from its config and the data's spec. Shared by
+train, evaluate, the checkpoint loader and the quality benchmark, so no command imports another
+command's module for it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from gan_experiments.data.spec import DataSpec
 from gan_experiments.errors import ConfigError, UserError
 
 
@@ -34,3 +36,20 @@ def instantiate_dict(node: DictConfig | None) -> list[Any]:
     return [
         instantiate_checked(value) for value in node.values() if value is not None and "_target_" in value
     ]
+
+
+def build_model(node: DictConfig, data_spec: DataSpec) -> Any:
+    """The model of a `model` config, built with the data's facts.
+
+    The config states the model's own options only; Hydra turns it into a constructor with those bound
+    (its networks into constructors too, `_partial_: true`), and the model is then called with the
+    DataSpec, from which it builds its networks (image shape, classes, channels). The spec is passed as
+    the object it is: no config is filled in or changed.
+    """
+    factory = instantiate_checked(node, _partial_=True, _convert_="all")
+    try:
+        return factory(data_spec=data_spec)
+    except UserError:
+        raise
+    except ValueError as error:
+        raise ConfigError(str(error)) from None

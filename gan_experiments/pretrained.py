@@ -27,9 +27,16 @@ from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
 from gan_experiments.atomic import atomic_path, write_text_atomically
-from gan_experiments.callbacks.run_config import CHECKPOINT_KEY
-from gan_experiments.checkpoints import check_run_config, model_from_checkpoint, read_checkpoint, run_config
+from gan_experiments.callbacks.run_config import CHECKPOINT_KEY, DATA_SPEC_KEY
+from gan_experiments.checkpoints import (
+    check_run_config,
+    model_config_and_spec,
+    model_from_checkpoint,
+    read_checkpoint,
+    run_config,
+)
 from gan_experiments.errors import ConfigError, UserError
+from gan_experiments.instantiation import build_model
 from gan_experiments.metrics.classifier import sha256_of
 from gan_experiments.models.gan import GAN
 
@@ -74,7 +81,7 @@ def load_packed(path: Path) -> GAN:
     """A packed file as a GAN module in eval mode, fp32; its run config checked like a checkpoint's."""
     packed = torch.load(path, map_location="cpu", weights_only=True)
     check_run_config(packed[CHECKPOINT_KEY], path)
-    model = instantiate(run_config(packed).model, _convert_="all")
+    model = build_model(*model_config_and_spec(packed))
     model.discard_ema()  # the packed weights are the EMA's: they go into the generator
     weights = packed[GENERATOR_KEY]
     model.generator.load_state_dict(
@@ -123,7 +130,14 @@ def pack(
     # the new .pt replaces the old only after it is scored and its record written: a failure leaves the
     # shipped pair as it was
     with atomic_path(out) as tmp:
-        torch.save({CHECKPOINT_KEY: config, GENERATOR_KEY: packed_state(original)}, tmp)
+        torch.save(
+            {
+                CHECKPOINT_KEY: config,
+                DATA_SPEC_KEY: original.data_spec.to_dict(),
+                GENERATOR_KEY: packed_state(original),
+            },
+            tmp,
+        )
         scores = {
             "packed_fp16": evaluate_model(load_packed(tmp), data, settings),
             "original_fp32": evaluate_model(original, data, settings),

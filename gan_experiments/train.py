@@ -13,16 +13,16 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import get_class
 from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
 from gan_experiments.callbacks.exact_resume import ExactResume
 from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
 from gan_experiments.checkpoints import fit_data_to_model, read_checkpoint, run_config
 from gan_experiments.cli import hydra_command
 from gan_experiments.config import validate
-from gan_experiments.data.spec import MODEL_KEYS_FROM_DATA, DataSpec, check_model_fits, spec_of
+from gan_experiments.data.spec import check_model_fits, spec_of
 from gan_experiments.errors import ConfigError
-from gan_experiments.instantiation import instantiate_checked, instantiate_dict
+from gan_experiments.instantiation import build_model, instantiate_checked, instantiate_dict
 from gan_experiments.models.base import AdversarialModule
 from gan_experiments.models.performance import Performance
 
@@ -46,18 +46,24 @@ def model_class_of(cfg: DictConfig) -> type[AdversarialModule]:
     return model_class
 
 
-def fill_from_data(cfg: DictConfig, spec: DataSpec) -> None:
-    """The model config's data keys (`???`) from the data module's spec, before the model is built."""
-    facts = spec.model_facts()
-    for key in MODEL_KEYS_FROM_DATA:
-        # `.keys()` on purpose: `in` on a DictConfig is False for ??? values
-        if key in cfg.model.keys() and OmegaConf.is_missing(cfg.model, key):  # noqa: SIM118
-            if key not in facts:
-                raise ConfigError(
-                    f"model.{key} comes from the data, but data={_choice('data')} does not provide it"
-                )
-            with open_dict(cfg):
-                cfg.model[key] = facts[key]
+#: config options renamed because their names misled: group → {old name: (new name, why)}; the old names
+#: still compose (conf/<group>/<old>.yaml includes the new one) and `train` says so in one line
+RENAMED_OPTIONS: dict[str, dict[str, tuple[str, str]]] = {
+    "model": {
+        "lsgan": (
+            "conv_gan",
+            "the course notes' convolutional GAN; lsgan is the loss (loss=lsgan), which stays its default",
+        )
+    }
+}
+
+
+def warn_renamed_options() -> None:
+    for group, renamed in RENAMED_OPTIONS.items():
+        chosen = _choice(group)
+        if chosen in renamed:
+            new, why = renamed[chosen]
+            log.warning("%s=%s is deprecated: use %s=%s (%s)", group, chosen, group, new, why)
 
 
 def wants_exact_resume(cfg: DictConfig) -> bool:
@@ -77,6 +83,7 @@ def wants_exact_resume(cfg: DictConfig) -> bool:
 
 def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, pl.Trainer]:
     validate(cfg)
+    warn_renamed_options()
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_checked(cfg.data)
@@ -85,8 +92,7 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, 
     check_model_fits(
         spec, model_class.data_layout, model_class.requires_labels, _choice("model"), _choice("data")
     )
-    fill_from_data(cfg, spec)
-    model = instantiate_checked(cfg.model, _convert_="all")
+    model = build_model(cfg.model, spec)
     fit_data_to_model(datamodule, model, f"model={_choice('model')}")
     model.performance = Performance.from_config(cfg.get("perf"))
     callbacks = [

@@ -24,7 +24,7 @@ def run_cli(*args: str, root: Path, timeout: int = 180) -> subprocess.CompletedP
 def test_help_lists_the_config_groups(tmp_path):
     out = run_cli("--help", root=tmp_path).stdout
     for line in (
-        "model: cgan, cgan_mlp, cyclegan, dcgan, gan, lsgan, pix2pix",
+        "model: cgan, cgan_mlp, conv_gan, cyclegan, dcgan, gan, lsgan, pix2pix",
         "loss: bce, hinge, lsgan, minimax, wgan_gp",
         "debug:",
     ):

@@ -15,6 +15,7 @@ import torch
 from scipy import linalg
 from torch import Tensor, nn
 
+from gan_experiments.data.spec import DataSpec
 from gan_experiments.losses import NonSaturatingLoss
 from gan_experiments.metrics import inception
 from gan_experiments.metrics.distances import FeatureDistances, ScoreFromLogits
@@ -191,21 +192,11 @@ def test_unconditional_scores_have_no_label_accuracy_and_carry_the_floor():
 
 def test_the_shipped_classifier_scores_a_real_conditional_gan():
     """The project's cGAN (untrained, MLP, 32 px padded) through the shipped classifier, end to end."""
-    generator = ConditionalGenerator(
-        z_dim=8, image_shape=(1, 32, 32), num_classes=10, backbone="mlp", width=8
-    )
-    discriminator = ConditionalDiscriminator(image_shape=(1, 32, 32), num_classes=10, backbone="mlp", width=8)
+    generator = partial(ConditionalGenerator, backbone="mlp", width=8)
+    discriminator = partial(ConditionalDiscriminator, backbone="mlp", width=8)
     adam = partial(torch.optim.Adam, lr=1e-3)
-    model = ConditionalGAN(
-        generator,
-        discriminator,
-        NonSaturatingLoss(),
-        adam,
-        adam,
-        image_shape=(1, 32, 32),
-        z_dim=8,
-        num_classes=10,
-    )
+    spec = DataSpec("images", (1, 32, 32), num_classes=10)
+    model = ConditionalGAN(generator, discriminator, NonSaturatingLoss(), adam, adam, data_spec=spec, z_dim=8)
     metrics = MNISTGANMetrics(num_samples=40, batch_size=20)
     metrics.reference(torch.rand(30, 1, 32, 32) * 2 - 1)
     scores = metrics.evaluate(model)

@@ -89,6 +89,9 @@ def test_digit_metrics_of_perfect_and_useless_translations(datamodule):
     assert scores["digit_accuracy_b"] == pytest.approx((predicted == batch["A_label"]).float().mean().item())
     assert scores["target_side_b"] == 1.0 and scores["digit_accuracy"] == scores["digit_accuracy_b"]
     assert scores["core_ink_b"] > scores["core_ink_a"]
+    midpoint = (scores["core_ink_a"] + scores["core_ink_b"]) / 2
+    real_on_side = (core_ink(batch["B"]) > midpoint).float().mean().item()
+    assert scores["target_side_real_b"] == pytest.approx(real_on_side)
     reference.update_translation("b", torch.full_like(batch["A"], -1.0), batch["A_label"])
     blank = reference.compute()
     assert blank["target_side_b"] == 0.0 and blank["in_target_range_b"] == 0.0

@@ -11,7 +11,16 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from gan_experiments.callbacks.images import log_grid
+from gan_experiments.data.spec import SpecifiedDataModule
 from gan_experiments.models.base import AdversarialModule
+
+
+def fixed_grid_inputs(model: AdversarialModule, datamodule: SpecifiedDataModule, num: int, seed: int) -> Any:
+    """The inputs of a model's grid: noise drawn from `seed`, or the first `num` validation examples
+    (the model's `grid_source`), as this callback and the quality benchmark's grids use them."""
+    rng = torch.Generator(device=model.device).manual_seed(seed)
+    examples = datamodule.validation_examples(num) if model.grid_source == "examples" else None
+    return model.grid_inputs(num, rng, examples)
 
 
 class SampleGrid(Callback):
@@ -35,11 +44,7 @@ class SampleGrid(Callback):
 
     def _fixed_inputs(self, trainer: Trainer, pl_module: AdversarialModule) -> Any:
         if self._inputs is None:
-            rng = torch.Generator(device=pl_module.device).manual_seed(self.seed)
-            examples = None
-            if pl_module.grid_source == "examples":
-                examples = trainer.datamodule.validation_examples(self.num_samples)
-            self._inputs = pl_module.grid_inputs(self.num_samples, rng, examples)
+            self._inputs = fixed_grid_inputs(pl_module, trainer.datamodule, self.num_samples, self.seed)
         return self._inputs
 
     @torch.no_grad()

@@ -2,10 +2,12 @@
 model × data pair, and how samples or translations of it are scored.
 
 Every DataModule of the project derives from `SpecifiedDataModule` and returns a `DataSpec` from `spec`
-(after `__init__`: the facts follow from the options, not from reading the files). `train` fills the
-model's data keys from it and checks the pair against it in one place (`check_model_fits`), the
-checkpoint keeps it (`data_spec`), and the metrics pick what applies from it and from the model's
-declared `data_layout` instead of asking for classes.
+(after `__init__`: the facts follow from the options, not from reading the files). `train` checks the
+model × data pair against it in one place (`check_model_fits`) and builds the model with it
+(`instantiation.build_model`: the model builds its networks from the spec, no config holds the data's
+facts), the checkpoint keeps it (`data_spec`) so every command rebuilds the same networks, and the
+metrics pick what applies from it and from the model's declared `data_layout` instead of asking for
+classes.
 """
 
 from __future__ import annotations
@@ -23,9 +25,6 @@ BatchLayout = Literal["images", "paired", "unpaired"]
 #: how a noise model's samples of this data are scored: the project's MNIST classifier, InceptionV3
 #: against the data's own images, or not at all
 SampleMetrics = Literal["mnist_classifier", "inception"]
-
-#: the model config keys the data decides (`???` in the model configs; train fills them from the spec)
-MODEL_KEYS_FROM_DATA = ("image_shape", "num_classes", "in_channels", "out_channels")
 
 #: each layout in words, and the data options that provide it (for the one-line mismatch message)
 LAYOUTS: dict[str, tuple[str, str]] = {
@@ -66,12 +65,6 @@ class DataSpec:
     @property
     def labelled(self) -> bool:
         return self.num_classes is not None
-
-    def model_facts(self) -> dict[str, Any]:
-        """The model config keys the data decides (`???` in the model configs), with their values."""
-        values = {key: getattr(self, key) for key in MODEL_KEYS_FROM_DATA}
-        values["image_shape"] = list(self.image_shape)
-        return {key: value for key, value in values.items() if value is not None}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only: what the checkpoint stores (it is read back with weights_only=True)."""

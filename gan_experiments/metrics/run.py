@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from lightning.pytorch import LightningDataModule
@@ -60,11 +60,17 @@ class MetricSettings:
             raise ValueError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
 
 
+#: which family of metrics a run has: the MNIST classifier's, Inception's on a folder, or a translation's
+MetricKind = Literal["mnist", "folder", "translation"]
+
+
 class RunMetrics:
     """One model family's metrics. `per_batch` models are fed the batches of the evaluation split
-    (`update`); the others sample the model themselves in `compute`."""
+    (`update`); the others sample the model themselves in `compute`. `kind` says which family (what
+    `evaluate` explains the numbers by)."""
 
     per_batch = False
+    kind: MetricKind
 
     def reset(self) -> None:
         """Forget what the previous evaluation was fed (cached reference statistics stay)."""
@@ -82,6 +88,8 @@ class RunMetrics:
 class NoiseModelMetrics(RunMetrics):
     """MNIST generators: the reference (the 10k test images) and the floor (real training images vs
     that reference) are computed once, here; `compute` then encodes only the model's samples."""
+
+    kind = "mnist"
 
     def __init__(self, datamodule: MNISTDataModule, settings: MetricSettings, device: torch.device) -> None:
         self.metrics = MNISTGANMetrics(
@@ -107,6 +115,8 @@ class NoiseModelMetrics(RunMetrics):
 class FolderNoiseModelMetrics(RunMetrics):
     """Noise models on an image folder: the real reference (a seeded `num_samples` of the training
     images, all when fewer) is encoded once, here; `compute` then encodes only the model's samples."""
+
+    kind = "folder"
 
     #: Inception runs at 299 px: smaller batches than the MNIST classifier's keep the memory modest
     max_batch_size = 100
@@ -163,6 +173,8 @@ def model_device(model: nn.Module) -> torch.device:
 class PairedMetrics(RunMetrics):
     """pix2pix: G(A) against the target B of every validation pair."""
 
+    kind = "translation"
+
     per_batch = True
 
     def __init__(self, settings: MetricSettings, digits: DigitTranslationMetrics | None = None) -> None:
@@ -206,6 +218,8 @@ class PairedMetrics(RunMetrics):
 
 class UnpairedMetrics(RunMetrics):
     """CycleGAN: both cycles of every validation image of each domain, each image once."""
+
+    kind = "translation"
 
     per_batch = True
 
@@ -320,8 +334,11 @@ def evaluate_model(
     module must be prepared (`prepare_data`, `setup`)."""
     device = torch.device(device) if device is not None else model_device(model)
     run = metrics_for(model, datamodule, settings, device)
-    if run is None:
-        return {}
+    return {} if run is None else score_with(run, model, datamodule)
+
+
+def score_with(run: RunMetrics, model: nn.Module, datamodule: LightningDataModule) -> dict[str, float]:
+    """The metrics of `run` (from `metrics_for`) for `model` on its prepared data."""
     run.reset()
     if run.per_batch:
         with sampling(model):

@@ -25,13 +25,16 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 from torch.utils._pytree import tree_map
 
-from gan_experiments.data.spec import BatchLayout
+from gan_experiments.data.spec import BatchLayout, DataSpec
 from gan_experiments.errors import NonFiniteLossError
 from gan_experiments.losses import AdversarialLoss
 from gan_experiments.models.performance import Performance, apply_to_networks, has_dropout
 from gan_experiments.networks.norm import refuse_batch_norm
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+#: a network's constructor with its options bound (a `_partial_: true` config node); the model calls it
+#: with the facts of the data (image shape, classes, channels), so no config carries them
+NetworkFactory = Callable[..., nn.Module]
 SchedulerFactory = Callable[[Optimizer], LRScheduler]
 LossAndLogs = tuple[Tensor, dict[str, Tensor]]
 
@@ -59,6 +62,7 @@ class AdversarialModule(LightningModule):
 
     def __init__(
         self,
+        data_spec: DataSpec,
         loss: AdversarialLoss,
         g_optimizer: OptimizerFactory,
         d_optimizer: OptimizerFactory,
@@ -68,6 +72,13 @@ class AdversarialModule(LightningModule):
         seed: int = 0,
     ) -> None:
         super().__init__()
+        if not isinstance(data_spec, DataSpec):
+            raise TypeError(
+                f"data_spec must be a gan_experiments.data.spec.DataSpec, got {type(data_spec).__name__}"
+            )
+        #: the facts of the data the networks were built for (train passes the data module's spec; a
+        #: checkpoint keeps it, so every command rebuilds the same networks)
+        self.data_spec = data_spec
         self.automatic_optimization = False
         self.loss = loss
         self.g_optimizer_factory = g_optimizer

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
-from gan_experiments.models.gan import GAN, LabeledImages
+from gan_experiments.models.gan import GAN, Generated, LabeledImages
 
 
 class ConditionalGAN(GAN):
     requires_labels = True
 
-    def __init__(self, *args, num_classes: int, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.num_classes = int(num_classes)
+    def network_facts(self) -> dict[str, Any]:
+        """G and D are also built with the number of classes of the data's labels."""
+        if not self.data_spec.labelled:
+            raise ValueError("ConditionalGAN needs labelled data (a DataSpec with num_classes)")
+        return {**super().network_facts(), "num_classes": self.data_spec.num_classes}
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.data_spec.num_classes)
 
     def forward(self, z: Tensor, labels: Tensor) -> Tensor:
         return self.sampler(z, labels)
@@ -33,8 +41,8 @@ class ConditionalGAN(GAN):
             raise ValueError("ConditionalGAN needs (image, label) batches")
         return images
 
-    def generate(self, batch: LabeledImages, rng: torch.Generator) -> Tensor:
-        return self.generator(self.sample_noise(batch.real.shape[0], rng), batch.labels)
+    def generate(self, batch: LabeledImages, rng: torch.Generator) -> Generated:
+        return Generated(self.generator(self.sample_noise(batch.real.shape[0], rng), batch.labels))
 
     def critic(self, batch: LabeledImages):
         return lambda images: self.discriminator(images, batch.labels)

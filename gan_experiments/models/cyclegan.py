@@ -9,7 +9,7 @@ domain B. (The official code calls them D_B and D_A respectively.)
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import torch
@@ -17,8 +17,9 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gan_experiments.data.spec import DataSpec
 from gan_experiments.losses import AdversarialLoss
-from gan_experiments.models.base import LossAndLogs, OptimizerFactory, SchedulerFactory
+from gan_experiments.models.base import LossAndLogs, NetworkFactory, OptimizerFactory, SchedulerFactory
 from gan_experiments.models.image_pool import ImagePool
 from gan_experiments.models.translation import TranslationModule
 
@@ -39,13 +40,12 @@ class CycleGAN(TranslationModule):
 
     def __init__(
         self,
-        generator: Callable[..., nn.Module],
-        discriminator: Callable[..., nn.Module],
+        generator: NetworkFactory,
+        discriminator: NetworkFactory,
         loss: AdversarialLoss,
         g_optimizer: OptimizerFactory,
         d_optimizer: OptimizerFactory,
-        in_channels: int = 3,
-        out_channels: int = 3,
+        data_spec: DataSpec,
         lambda_a: float = 10.0,
         lambda_b: float = 10.0,
         lambda_identity: float = 0.5,
@@ -57,17 +57,19 @@ class CycleGAN(TranslationModule):
         lr_scheduler: SchedulerFactory | None = None,
         seed: int = 0,
     ) -> None:
-        super().__init__(loss, g_optimizer, d_optimizer, d_steps, grad_clip_norm, lr_scheduler, seed)
+        super().__init__(
+            data_spec, loss, g_optimizer, d_optimizer, d_steps, grad_clip_norm, lr_scheduler, seed
+        )
+        in_channels, out_channels = self.in_channels, self.out_channels
         if lambda_identity > 0 and in_channels != out_channels:
             raise ValueError(
                 f"model.lambda_identity={lambda_identity} needs the same channel count in both domains "
                 f"(A has {in_channels}, B has {out_channels}); set model.lambda_identity=0"
             )
-        self.generator_ab = generator(in_channels=in_channels, out_channels=out_channels)
-        self.generator_ba = generator(in_channels=out_channels, out_channels=in_channels)
+        self.generator_ab = self.build_generator(generator, in_channels, out_channels)
+        self.generator_ba = self.build_generator(generator, out_channels, in_channels)
         self.discriminator_a = discriminator(in_channels=in_channels)
         self.discriminator_b = discriminator(in_channels=out_channels)
-        self.in_channels, self.out_channels = in_channels, out_channels
         self.lambda_a, self.lambda_b, self.lambda_identity = lambda_a, lambda_b, lambda_identity
         self.lambda_gan, self.d_loss_weight = lambda_gan, d_loss_weight
         self.pool_a, self.pool_b = ImagePool(pool_size, seed), ImagePool(pool_size, seed + 1)

@@ -1,16 +1,25 @@
-"""Noise-to-image GANs: `model=gan` (MLP), `model=dcgan` and `model=lsgan` differ only in networks
+"""Noise-to-image GANs: `model=gan` (MLP), `model=dcgan` and `model=conv_gan` differ only in networks
 and default loss, so they share this module."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal, NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gan_experiments.data.spec import DataSpec
 from gan_experiments.losses import AdversarialLoss
-from gan_experiments.models.base import AdversarialModule, LossAndLogs, OptimizerFactory, SchedulerFactory
+from gan_experiments.models.base import (
+    AdversarialModule,
+    LossAndLogs,
+    NetworkFactory,
+    OptimizerFactory,
+    SchedulerFactory,
+)
 from gan_experiments.models.ema import WarmupEMA
 from gan_experiments.networks.init import spectral_normalize
 
@@ -22,17 +31,24 @@ class LabeledImages(NamedTuple):
     labels: Tensor | None
 
 
+class Generated(NamedTuple):
+    """A step's fakes: the images, and with a categorical code the code each was drawn with."""
+
+    images: Tensor
+    codes: Tensor | None = None
+
+
 class GAN(AdversarialModule):
     """G(z) against D(x); `forward(z)` generates."""
 
     def __init__(
         self,
-        generator: nn.Module,
-        discriminator: nn.Module,
+        generator: NetworkFactory,
+        discriminator: NetworkFactory,
         loss: AdversarialLoss,
         g_optimizer: OptimizerFactory,
         d_optimizer: OptimizerFactory,
-        image_shape: Sequence[int] = (1, 28, 28),
+        data_spec: DataSpec,
         z_dim: int = 100,
         noise: NoisePrior = "normal",
         d_steps: int = 1,
@@ -40,25 +56,46 @@ class GAN(AdversarialModule):
         lr_scheduler: SchedulerFactory | None = None,
         ema_decay: float | None = None,
         d_spectral_norm: bool = False,
+        categorical_code: int | None = None,
+        info_weight: float = 1.0,
         seed: int = 0,
     ) -> None:
-        super().__init__(loss, g_optimizer, d_optimizer, d_steps, grad_clip_norm, lr_scheduler, seed)
+        super().__init__(
+            data_spec, loss, g_optimizer, d_optimizer, d_steps, grad_clip_norm, lr_scheduler, seed
+        )
         if noise not in ("normal", "uniform"):
             raise ValueError(f"model.noise must be 'normal' or 'uniform', got {noise!r}")
         if ema_decay is not None and not 0 < ema_decay < 1:
             raise ValueError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay}")
-        self.generator = generator
-        self.discriminator = spectral_normalize(discriminator) if d_spectral_norm else discriminator
+        if categorical_code is not None and not (2 <= categorical_code < z_dim):
+            raise ValueError(f"model.categorical_code must be null or in [2, z_dim), got {categorical_code}")
+        if categorical_code and self.requires_labels:
+            raise ValueError("model.categorical_code is for unconditional GANs; a cGAN has its labels")
+        self.image_shape = data_spec.image_shape
+        self.z_dim = int(z_dim)
+        self.noise = noise
+        self.categorical_code = categorical_code
+        self.info_weight = float(info_weight)
+        facts = self.network_facts()
+        self.generator = generator(z_dim=self.z_dim, **facts)
+        critic = discriminator(**facts)
+        self.discriminator = spectral_normalize(critic) if d_spectral_norm else critic
+        # InfoGAN's Q (Chen et al. 2016): D's architecture with one output per code value, reading the
+        # code back from G's images; G and Q minimize info_weight · CE(Q(G(z, c)), c), so each code value
+        # becomes one kind of image (MNIST: mostly one digit) and G need not bend one continuous z-space
+        # around ten separate digit clusters (the in-between samples an unconditional G draws)
+        self.code_reader = discriminator(**facts, outputs=categorical_code) if categorical_code else None
         # EMA of G's weights (and BatchNorm statistics): smoother samples than the last iterate;
         # a submodule, so it is saved, restored and moved with the model
         self.generator_ema = None
         if ema_decay:
-            self.generator_ema = WarmupEMA(generator, ema_decay)
+            self.generator_ema = WarmupEMA(self.generator, ema_decay)
             self.generator_ema.requires_grad_(False)
-        self.image_shape = tuple(image_shape)
-        self.z_dim = int(z_dim)
-        self.noise = noise
         self.check_critics()
+
+    def network_facts(self) -> dict[str, Any]:
+        """What both networks are built with from the data: the image shape (G also gets z_dim)."""
+        return {"image_shape": self.data_spec.image_shape}
 
     @property
     def sampler(self) -> nn.Module:
@@ -69,6 +106,14 @@ class GAN(AdversarialModule):
         """Delete the EMA copy, so sampling uses the last trained weights (to measure what EMA buys)."""
         self.generator_ema = None
 
+    def generator_parameters(self) -> Iterator[nn.Parameter]:
+        """G's, and Q's where the model has a categorical code (Q learns with G, on G's loss)."""
+        readers = [self.code_reader] if self.code_reader is not None else []
+        return itertools.chain(self.generator.parameters(), *(q.parameters() for q in readers))
+
+    def trained_networks(self) -> list[nn.Module]:
+        return [*super().trained_networks(), *([self.code_reader] if self.code_reader is not None else [])]
+
     def after_generator_step(self) -> None:
         if self.generator_ema is not None:
             self.generator_ema.update_parameters(self.generator)
@@ -78,16 +123,37 @@ class GAN(AdversarialModule):
 
     # ---------------------------------------------------------------- sampling
     def sample_noise(self, n: int, rng: torch.Generator | None = None) -> Tensor:
-        """z ~ N(0, I) or U[-1, 1) (the course notes' prior)."""
+        """z ~ N(0, I) or U[-1, 1) (the course notes' prior); with a categorical code of K values, the
+        last K entries of z are instead the one-hot code c ~ Cat(K)."""
         if self.noise == "normal":
-            return torch.randn(n, self.z_dim, device=self.device, generator=rng)
-        return torch.rand(n, self.z_dim, device=self.device, generator=rng) * 2 - 1
+            z = torch.randn(n, self.z_dim, device=self.device, generator=rng)
+        else:
+            z = torch.rand(n, self.z_dim, device=self.device, generator=rng) * 2 - 1
+        if not self.categorical_code:
+            return z
+        codes = torch.randint(self.categorical_code, (n,), device=self.device, generator=rng)
+        return self.with_codes(z, codes)
+
+    def with_codes(self, z: Tensor, codes: Tensor) -> Tensor:
+        """z with its last `categorical_code` entries replaced by the one-hot `codes`."""
+        k = int(self.categorical_code or 0)
+        return torch.cat([z[:, :-k], F.one_hot(codes, k).to(z.dtype)], dim=1)
+
+    def codes_of(self, z: Tensor) -> Tensor | None:
+        return z[:, -self.categorical_code :].argmax(dim=1) if self.categorical_code else None
 
     def sample_inputs(self, n: int, rng: torch.Generator) -> tuple[Tensor, ...]:
-        """Arguments of `forward` for a grid of n samples (fixed noise for progress grids)."""
-        return (self.sample_noise(n, rng),)
+        """Arguments of `forward` for a grid of n samples (fixed noise for progress grids); with a
+        categorical code, n // K samples of each code value in turn (one grid row per value)."""
+        if not self.categorical_code:
+            return (self.sample_noise(n, rng),)
+        codes = torch.arange(self.categorical_code, device=self.device)
+        codes = codes.repeat_interleave(max(1, n // self.categorical_code))
+        return (self.with_codes(self.sample_noise(len(codes), rng), codes),)
 
     def grid_columns(self, n: int) -> int:
+        if self.categorical_code:
+            return max(1, n // self.categorical_code)
         return max(1, int(n**0.5))
 
     # progress grids (callbacks.sample_grid): the same z every time
@@ -106,20 +172,25 @@ class GAN(AdversarialModule):
             return LabeledImages(batch[0], batch[1] if len(batch) > 1 else None)
         return LabeledImages(batch, None)
 
-    def generate(self, batch: LabeledImages, rng: torch.Generator) -> Tensor:
-        return self.generator(self.sample_noise(batch.real.shape[0], rng))
+    def generate(self, batch: LabeledImages, rng: torch.Generator) -> Generated:
+        z = self.sample_noise(batch.real.shape[0], rng)
+        return Generated(self.generator(z), self.codes_of(z))
 
     def critic(self, batch: LabeledImages):
         """D as a function of images alone (conditioned on the batch where the model needs it)."""
         return self.discriminator
 
-    def discriminator_loss(self, batch: LabeledImages, fake: Tensor) -> LossAndLogs:
+    def discriminator_loss(self, batch: LabeledImages, fake: Generated) -> LossAndLogs:
         return self.loss.discriminator_objective(
-            self.critic(batch), batch.real, fake, generator=self.noise_rng
+            self.critic(batch), batch.real, fake.images, generator=self.noise_rng
         )
 
-    def generator_loss(self, batch: LabeledImages, fake: Tensor) -> LossAndLogs:
-        return self.loss.g(self.critic(batch)(fake)), {}
+    def generator_loss(self, batch: LabeledImages, fake: Generated) -> LossAndLogs:
+        loss = self.loss.g(self.critic(batch)(fake.images))
+        if self.code_reader is None:
+            return loss, {}
+        info = F.cross_entropy(self.code_reader(fake.images), fake.codes)
+        return loss + self.info_weight * info, {"g/info": info}
 
     # ---------------------------------------------------------------- held-out check of D
     def on_validation_epoch_start(self) -> None:
@@ -129,7 +200,7 @@ class GAN(AdversarialModule):
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         """D on held-out real images vs fresh fakes: D(val) drifting from D(train) means D memorizes."""
         batch = self.prepare_batch(batch)
-        fake = self.generate(batch, self._val_rng)
+        fake = self.generate(batch, self._val_rng).images
         d_loss, terms = self.loss.discriminator_objective(
             self.critic(batch), batch.real, fake, with_penalty=False
         )

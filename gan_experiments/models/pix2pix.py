@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gan_experiments.data.spec import DataSpec
 from gan_experiments.losses import AdversarialLoss
-from gan_experiments.models.base import LossAndLogs, OptimizerFactory, SchedulerFactory
+from gan_experiments.models.base import LossAndLogs, NetworkFactory, OptimizerFactory, SchedulerFactory
 from gan_experiments.models.translation import TranslationModule
 
 
@@ -23,13 +24,12 @@ class Pix2Pix(TranslationModule):
 
     def __init__(
         self,
-        generator: Callable[..., nn.Module],
-        discriminator: Callable[..., nn.Module],
+        generator: NetworkFactory,
+        discriminator: NetworkFactory,
         loss: AdversarialLoss,
         g_optimizer: OptimizerFactory,
         d_optimizer: OptimizerFactory,
-        in_channels: int = 3,
-        out_channels: int = 3,
+        data_spec: DataSpec,
         lambda_l1: float = 100.0,
         lambda_gan: float = 1.0,
         d_loss_weight: float = 0.5,
@@ -38,10 +38,11 @@ class Pix2Pix(TranslationModule):
         lr_scheduler: SchedulerFactory | None = None,
         seed: int = 0,
     ) -> None:
-        super().__init__(loss, g_optimizer, d_optimizer, d_steps, grad_clip_norm, lr_scheduler, seed)
-        self.generator = generator(in_channels=in_channels, out_channels=out_channels)
-        self.discriminator = discriminator(in_channels=in_channels + out_channels)
-        self.in_channels, self.out_channels = in_channels, out_channels
+        super().__init__(
+            data_spec, loss, g_optimizer, d_optimizer, d_steps, grad_clip_norm, lr_scheduler, seed
+        )
+        self.generator = self.build_generator(generator, self.in_channels, self.out_channels)
+        self.discriminator = discriminator(in_channels=self.in_channels + self.out_channels)
         self.lambda_l1, self.lambda_gan, self.d_loss_weight = lambda_l1, lambda_gan, d_loss_weight
         self.check_critics()
 

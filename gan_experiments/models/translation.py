@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gan_experiments.models.base import AdversarialModule
+from gan_experiments.models.base import AdversarialModule, NetworkFactory
 
 
 def as_rgb(images: Tensor) -> Tensor:
@@ -21,6 +21,23 @@ def as_rgb(images: Tensor) -> Tensor:
 class TranslationModule(AdversarialModule):
     grid_tag = "translations"
     grid_source = "examples"
+
+    @property
+    def in_channels(self) -> int:
+        """Channels of domain A (the data's spec)."""
+        return int(self.data_spec.in_channels)
+
+    @property
+    def out_channels(self) -> int:
+        """Channels of domain B."""
+        return int(self.data_spec.out_channels)
+
+    def build_generator(self, generator: NetworkFactory, in_channels: int, out_channels: int) -> nn.Module:
+        """A translation generator from the data's facts: its input and output channels and the image
+        side (a U-Net takes its depth from it; a ResNet generator works at any multiple of 4)."""
+        return generator(
+            in_channels=in_channels, out_channels=out_channels, image_size=self.data_spec.image_shape[-1]
+        )
 
     def generators(self) -> list[nn.Module]:
         """The generators whose output must have their input's size."""

@@ -4,6 +4,7 @@ the input of D, as a vector for fully connected backbones and as constant featur
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Literal
 
@@ -11,16 +12,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gan_experiments.networks.conv_gan import ConvGANDiscriminator, ConvGANGenerator
 from gan_experiments.networks.dcgan import DCGANDiscriminator, DCGANGenerator
-from gan_experiments.networks.lsgan import LSGANDiscriminator, LSGANGenerator
 from gan_experiments.networks.mlp import MLPDiscriminator, MLPGenerator
 from gan_experiments.networks.norm import NormKind
 
-Backbone = Literal["mlp", "dcgan", "lsgan"]
+Backbone = Literal["mlp", "dcgan", "conv_gan"]
 LabelEncoding = Literal["embedding", "onehot"]
 
-GENERATORS = {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "lsgan": LSGANGenerator}
-DISCRIMINATORS = {"mlp": MLPDiscriminator, "dcgan": DCGANDiscriminator, "lsgan": LSGANDiscriminator}
+GENERATORS = {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "conv_gan": ConvGANGenerator}
+DISCRIMINATORS = {"mlp": MLPDiscriminator, "dcgan": DCGANDiscriminator, "conv_gan": ConvGANDiscriminator}
+#: former backbone names, still accepted with a notice
+RENAMED_BACKBONES = {"lsgan": "conv_gan"}
+
+log = logging.getLogger(__name__)
 
 
 class LabelEncoder(nn.Module):
@@ -44,6 +49,9 @@ class LabelEncoder(nn.Module):
 
 
 def _backbone(table: dict[str, type[nn.Module]], name: str) -> type[nn.Module]:
+    if name in RENAMED_BACKBONES:
+        log.warning("backbone=%s is deprecated: use backbone=%s", name, RENAMED_BACKBONES[name])
+        name = RENAMED_BACKBONES[name]
     if name not in table:
         raise ValueError(f"backbone must be one of {sorted(table)}, got {name!r}")
     return table[name]

@@ -67,6 +67,7 @@ class DCGANDiscriminator(nn.Module):
         width: int = 64,
         norm: NormKind = "batch",
         batch_norm: bool | None = None,
+        outputs: int = 1,
     ) -> None:
         super().__init__()
         if batch_norm is not None:
@@ -83,7 +84,7 @@ class DCGANDiscriminator(nn.Module):
             if norm != "none":  # no placeholder: layer indices (checkpoint keys) stay as before
                 layers.append(make_norm(n_out))
             layers.append(nn.LeakyReLU(0.2, True))
-        layers.append(nn.Conv2d(widths[-1], 1, base, 1, 0))
+        layers.append(nn.Conv2d(widths[-1], outputs, base, 1, 0))  # outputs > 1: InfoGAN's Q
         self.body = nn.Sequential(*layers)
         init_weights(self, "normal", 0.02)
 

@@ -86,10 +86,12 @@ class MLPDiscriminator(nn.Module):
         dropout: float = 0.0,
         init: InitKind = "default",
         init_gain: float = 1.0,
+        outputs: int = 1,
     ) -> None:
         super().__init__()
         widths = doubling_widths(width, depth)[::-1]
-        self.body = mlp([math.prod(image_shape), *widths, 1], negative_slope, norm, dropout)
+        # outputs > 1: the network as InfoGAN's Q (one logit per code value)
+        self.body = mlp([math.prod(image_shape), *widths, outputs], negative_slope, norm, dropout)
         init_weights(self, init, init_gain, norm_std=0.0)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -62,7 +62,11 @@ class ResnetGenerator(nn.Module):
         upsample: Upsample = "transposed",
         init: InitKind = "normal",
         init_gain: float = 0.02,
+        image_size: int | None = None,
     ) -> None:
+        """`image_size` is accepted and unused: translation models build every generator with the data's
+        channels and image side (a U-Net needs the side for its depth; this network works at any size
+        that is a multiple of 4)."""
         super().__init__()
         if n_blocks < 0:
             raise ValueError(f"n_blocks must be >= 0, got {n_blocks}")

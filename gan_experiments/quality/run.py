@@ -21,6 +21,7 @@ import torch
 from lightning.pytorch import LightningDataModule, LightningModule
 from torchvision.utils import make_grid, save_image
 
+from gan_experiments.callbacks.sample_grid import fixed_grid_inputs
 from gan_experiments.checkpoints import build_datamodule, load_model, read_checkpoint
 from gan_experiments.data.spec import SpecifiedDataModule
 from gan_experiments.metrics.run import MetricSettings, evaluate_model
@@ -168,12 +169,8 @@ def draw_grid(model: AdversarialModule, datamodule: SpecifiedDataModule, out: Pa
     """The model's progress grid: noise models `num` samples (a cGAN one row per digit, as `generate`
     draws them); translation models the grid's columns for the first ten evaluation examples."""
     with torch.no_grad():
-        rng = torch.Generator(device=model.device).manual_seed(0)
-        examples = None
-        if model.grid_source == "examples":
-            num = 10
-            examples = datamodule.validation_examples(num)
-        images, columns = model.grid_images(model.grid_inputs(num, rng, examples))
+        num = 10 if model.grid_source == "examples" else num
+        images, columns = model.grid_images(fixed_grid_inputs(model, datamodule, num, seed=0))
     grid = make_grid(images.float().cpu(), nrow=columns, normalize=True, value_range=(-1, 1), pad_value=1.0)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_image(grid, out)
