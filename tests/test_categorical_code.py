@@ -84,7 +84,7 @@ def test_a_coded_model_trains_and_its_checkpoint_samples_by_code(smoke_config, t
     (target,) = noise_targets(model, ema=True)  # what export writes into the file's metadata
     assert (
         target.extra["categorical_code"] == 4
-        and "one-hot in the last 4" in target.inputs[0].description["distribution"]
+        and "a one-hot code in the last 4" in target.inputs[0].description["distribution"]
     )
     drawn = target.inputs[0].draw(5, torch.Generator().manual_seed(0))
     assert torch.equal(drawn[:, -4:].sum(dim=1), torch.ones(5))

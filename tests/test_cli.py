@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,29 @@ def test_installed_commands_load_and_complete_options_from_any_directory(tmp_pat
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["model=cyclegan"]
+
+
+def test_a_built_wheel_carries_the_config_tree_and_finds_it(tmp_path):
+    """A regular (non-editable) install has no checkout beside it: setup.py copies conf/ into the wheel
+    as gan_experiments/conf, and CONF_DIR takes that copy."""
+    pytest.importorskip("setuptools")
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path / "wheel")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if built.returncode != 0:
+        pytest.skip(f"pip cannot build a wheel here: {built.stderr.strip()[-300:]}")
+    (wheel,) = (tmp_path / "wheel").glob("gan_experiments-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        packaged = {name for name in archive.namelist() if name.startswith("gan_experiments/conf/")}
+        archive.extractall(tmp_path / "site")
+    conf = ROOT / "conf"
+    expected = {f"gan_experiments/conf/{path.relative_to(conf)}" for path in conf.rglob("*.yaml")}
+    assert expected and expected <= packaged
+    found = subprocess.run(
+        [sys.executable, "-c", "import gan_experiments; print(gan_experiments.CONF_DIR)"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert found.stdout.strip() == str((tmp_path / "site" / "gan_experiments" / "conf").resolve())

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import torch
+from hydra.utils import get_class
 from lightning.pytorch import LightningDataModule
 from omegaconf import OmegaConf
 
@@ -185,8 +186,13 @@ def test_a_new_checkpoint_rebuilds_its_model_from_the_stored_spec(smoke_config, 
 
 def test_the_renamed_model_option_still_composes_with_a_one_line_notice(smoke_config, caplog):
     """`model=lsgan` named the loss the notes' conv GAN trains with; it is `model=conv_gan` now."""
-    old, new = smoke_config("model=lsgan"), smoke_config("model=conv_gan")
-    assert OmegaConf.to_container(old.model, resolve=True) == OmegaConf.to_container(new.model, resolve=True)
+    old, new = (
+        OmegaConf.to_container(smoke_config(f"model={name}").model, resolve=True)
+        for name in ("lsgan", "conv_gan")
+    )
+    for network in ("generator", "discriminator"):  # the old name keeps its runs' class names
+        assert get_class(old[network].pop("_target_")).__mro__[1] is get_class(new[network].pop("_target_"))
+    assert old == new
     with caplog.at_level(logging.WARNING, logger="gan_experiments.train"):
         build(smoke_config("model=lsgan"))
     notices = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
@@ -196,7 +202,9 @@ def test_the_renamed_model_option_still_composes_with_a_one_line_notice(smoke_co
         build(smoke_config("model=conv_gan"))
     assert "deprecated" not in caplog.text
     # the former names of the networks and of the conditional backbone still build the same modules
-    assert LSGANGenerator is ConvGANGenerator
+    assert issubclass(LSGANGenerator, ConvGANGenerator)
+    shape = (1, 32, 32)
+    assert LSGANGenerator(8, shape).state_dict().keys() == ConvGANGenerator(8, shape).state_dict().keys()
     with caplog.at_level(logging.WARNING):
         generator = ConditionalGenerator(8, (1, 32, 32), 10, backbone="lsgan", width=4)
     assert isinstance(generator.net, ConvGANGenerator) and "backbone=lsgan is deprecated" in caplog.text

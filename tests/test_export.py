@@ -29,7 +29,7 @@ SUFFIX = {"torchscript": ".pt", "onnx": ".onnx"}
 EXPECTED = {
     "gan": {"model": "GAN", "generator": "MLPGenerator", "noise": "normal", "z_dim": 100, "ema": False},
     "dcgan": {"model": "GAN", "generator": "DCGANGenerator", "noise": "normal", "z_dim": 100, "ema": True},
-    "lsgan": {"model": "GAN", "generator": "ConvGANGenerator", "noise": "uniform", "z_dim": 96, "ema": False},
+    "lsgan": {"model": "GAN", "generator": "LSGANGenerator", "noise": "uniform", "z_dim": 96, "ema": False},
     "cgan": {"model": "ConditionalGAN", "generator": "ConditionalGenerator", "num_classes": 10, "ema": False},
     "pix2pix": {
         "model": "Pix2Pix",
@@ -63,7 +63,7 @@ def checkpoints(tmp_path_factory, fake_mnist_dir, one_thread) -> dict[str, Path]
     runs = {
         "gan": ["model=gan", *mnist],
         "dcgan": ["model=dcgan", "model.ema_decay=0.9", *mnist],
-        "lsgan": ["model=conv_gan", *mnist],
+        "lsgan": ["model=lsgan", *mnist],
         "cgan": ["model=cgan", *mnist],
         "pix2pix": ["model=pix2pix", "data=paired_folder", f"data.root={paired}"],
         "cyclegan": ["model=cyclegan", "data=unpaired_folder", f"data.root={unpaired}"],
