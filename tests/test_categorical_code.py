@@ -4,14 +4,19 @@ together on G's loss."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from gan_experiments.checkpoints import load_model
+from gan_experiments.data.spec import DataSpec
 from gan_experiments.errors import ConfigError
 from gan_experiments.export import noise_targets
-from gan_experiments.models.gan import Generated, LabeledImages
+from gan_experiments.losses import NonSaturatingLoss
+from gan_experiments.models.gan import GAN, Generated, LabeledImages
+from gan_experiments.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_experiments.train import build, train
 
 
@@ -88,3 +93,17 @@ def test_a_coded_model_trains_and_its_checkpoint_samples_by_code(smoke_config, t
     )
     drawn = target.inputs[0].draw(5, torch.Generator().manual_seed(0))
     assert torch.equal(drawn[:, -4:].sum(dim=1), torch.ones(5))
+
+
+def test_a_discriminator_network_without_outputs_cannot_be_q():
+    def plain_critic(image_shape):  # a network of one's own with no `outputs` option
+        return DCGANDiscriminator(image_shape, width=4)
+
+    adam = partial(torch.optim.Adam, lr=1e-3)
+    spec = DataSpec("images", (1, 32, 32))
+    generator = partial(DCGANGenerator, width=4)
+    players = (generator, plain_critic, NonSaturatingLoss(), adam, adam)
+    with pytest.raises(ValueError, match=r"needs a discriminator network with an `outputs` option"):
+        GAN(*players, data_spec=spec, z_dim=8, categorical_code=4)
+    model = GAN(*players, data_spec=spec, z_dim=8)
+    assert model.code_reader is None

@@ -81,10 +81,10 @@ class GAN(AdversarialModule):
         critic = discriminator(**facts)
         self.discriminator = spectral_normalize(critic) if d_spectral_norm else critic
         # InfoGAN's Q (Chen et al. 2016): D's architecture with one output per code value, reading the
-        # code back from G's images; G and Q minimize info_weight · CE(Q(G(z, c)), c), so each code value
-        # becomes one kind of image (MNIST: mostly one digit) and G need not bend one continuous z-space
-        # around ten separate digit clusters (the in-between samples an unconditional G draws)
-        self.code_reader = discriminator(**facts, outputs=categorical_code) if categorical_code else None
+        # code back from G's images; G and Q minimize info_weight · CE(Q(G(z, c)), c). Meant to give each
+        # code value one kind of image, so that G need not bend one continuous z-space around ten separate
+        # digit clusters; on dcgan_mnist the code did not take the digits (docs/quality.md)
+        self.code_reader = self.build_code_reader(discriminator, facts) if categorical_code else None
         # EMA of G's weights (and BatchNorm statistics): smoother samples than the last iterate;
         # a submodule, so it is saved, restored and moved with the model
         self.generator_ema = None
@@ -96,6 +96,18 @@ class GAN(AdversarialModule):
     def network_facts(self) -> dict[str, Any]:
         """What both networks are built with from the data: the image shape (G also gets z_dim)."""
         return {"image_shape": self.data_spec.image_shape}
+
+    def build_code_reader(self, discriminator: NetworkFactory, facts: dict[str, Any]) -> nn.Module:
+        """Q: the discriminator's network with one output per code value (its `outputs` option)."""
+        try:
+            return discriminator(**facts, outputs=self.categorical_code)
+        except TypeError as error:
+            if "outputs" not in str(error):
+                raise
+            raise ValueError(
+                "model.categorical_code needs a discriminator network with an `outputs` option (the MLP, "
+                "DCGAN and the notes' conv GAN discriminators have one)"
+            ) from None
 
     @property
     def sampler(self) -> nn.Module:
