@@ -7,7 +7,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -28,14 +28,15 @@ def command_line(module: str) -> str:
 
 
 def run_command(
-    command: Callable[[DictConfig], Result],
-    cfg: DictConfig,
+    command: Callable[[Any], Result],
+    cfg: Any,
     log: logging.Logger,
     sweep_trial: bool = False,
 ) -> Result | None:
-    """`command(cfg)`; a UserError is logged as its one line and ends the process with status 1, or,
-    with `sweep_trial` inside a multirun, becomes a failed trial (None) so the rest of the sweep goes
-    on. Not NaN: with optuna 2.10 the Optuna sweeper's study.tell(NaN) raises twice and ends the sweep."""
+    """`command(cfg)` (`cfg`: the composed config of a Hydra command, the parsed arguments of an argparse
+    one); a UserError is logged as its one line and ends the process with status 1, or, with
+    `sweep_trial` inside a multirun, becomes a failed trial (None) so the rest of the sweep goes on. Not
+    NaN: with optuna 2.10 the Optuna sweeper's study.tell(NaN) raises twice and ends the sweep."""
     quiet_console()
     try:
         return command(cfg)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shlex
 import sys
 from pathlib import Path
@@ -35,10 +36,13 @@ from gan_experiments.checkpoints import (
     read_checkpoint,
     run_config,
 )
+from gan_experiments.cli import run_command
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.instantiation import build_model
 from gan_experiments.metrics.classifier import sha256_of
 from gan_experiments.models.gan import GAN
+
+log = logging.getLogger("gan_experiments.pretrained")
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 #: the key of the generator's weights in a packed file
@@ -182,10 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="real MNIST, for the metrics")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="folder of the packed files")
     args = parser.parse_args(argv)
-    try:
-        record = pack(args.ckpt, args.name, args.trained_by, args.data_dir, args.out)
-    except UserError as error:
-        sys.exit(f"error: {error}")
+    record = run_command(lambda a: pack(a.ckpt, a.name, a.trained_by, a.data_dir, a.out), args, log)
     metrics = record["metrics"]
     print(
         f"{args.out / args.name}.pt: {record['file_bytes'] / 1e6:.1f} MB, FID {metrics['fid']:.2f} "

@@ -4,6 +4,7 @@ the sha256 check, `generate pretrained=<name>`, and the generators that ship."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -99,3 +100,15 @@ def test_the_shipped_generators_load_and_sample_on_a_fresh_install(name, tmp_pat
         images = model(*inputs)
     assert images.shape[0] == len(inputs[0]) >= 4 and images.min() >= -1 and images.max() <= 1
     assert Path(pretrained.WEIGHTS_DIR / f"{name}.pt").stat().st_size == record["file_bytes"]
+
+
+def test_packing_a_missing_checkpoint_is_one_line_and_writes_nothing(tmp_path, caplog):
+    missing = tmp_path / "none.ckpt"
+    with pytest.raises(SystemExit) as stopped, caplog.at_level(logging.ERROR):
+        pretrained.main(
+            ["--ckpt", str(missing), "--name", "x", "--trained-by", "t", "--out", str(tmp_path / "out")]
+        )
+    assert stopped.value.code == 1
+    errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    assert errors == [f"ckpt_path={missing}: no such checkpoint file"]
+    assert not (tmp_path / "out").exists()
