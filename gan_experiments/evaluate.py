@@ -80,7 +80,6 @@ FOLDER_MEANINGS = {
 }
 
 
-#: which table describes a run's metrics: MNIST noise models, noise models on a folder, translation
 def meaning(name: str, kind: MetricKind) -> str:
     if name.startswith("coverage/"):
         return f"share of samples read as the digit {name.split('/')[1]}"
