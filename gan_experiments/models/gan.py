@@ -4,6 +4,7 @@ and default loss, so they share this module."""
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal, NamedTuple
 
@@ -58,6 +59,8 @@ class GAN(AdversarialModule):
         d_spectral_norm: bool = False,
         categorical_code: int | None = None,
         info_weight: float = 1.0,
+        top_k_decay: float | None = None,
+        top_k_min: float = 0.5,
         seed: int = 0,
     ) -> None:
         super().__init__(
@@ -71,11 +74,17 @@ class GAN(AdversarialModule):
             raise ValueError(f"model.categorical_code must be null or in [2, z_dim), got {categorical_code}")
         if categorical_code and self.requires_labels:
             raise ValueError("model.categorical_code is for unconditional GANs; a cGAN has its labels")
+        if top_k_decay is not None and not 0 < top_k_decay <= 1:
+            raise ValueError(f"model.top_k_decay must be in (0, 1] or null, got {top_k_decay}")
+        if not 0 < top_k_min <= 1:
+            raise ValueError(f"model.top_k_min must be in (0, 1], got {top_k_min}")
         self.image_shape = data_spec.image_shape
         self.z_dim = int(z_dim)
         self.noise = noise
         self.categorical_code = categorical_code
         self.info_weight = float(info_weight)
+        self.top_k_decay = top_k_decay
+        self.top_k_min = float(top_k_min)
         facts = self.network_facts()
         self.generator = generator(z_dim=self.z_dim, **facts)
         critic = discriminator(**facts)
@@ -198,11 +207,33 @@ class GAN(AdversarialModule):
         )
 
     def generator_loss(self, batch: LabeledImages, fake: Generated) -> LossAndLogs:
-        loss = self.loss.g(self.critic(batch)(fake.images))
+        scores = self.critic(batch)(fake.images)
+        logs: dict[str, Tensor] = {}
+        if self.top_k_decay is not None:
+            scores = self.most_realistic(scores)
+            logs["g/top_k"] = torch.tensor(scores.shape[0] / fake.images.shape[0], device=scores.device)
+        loss = self.loss.g(scores)
         if self.code_reader is None:
-            return loss, {}
+            return loss, logs
         info = F.cross_entropy(self.code_reader(fake.images), fake.codes)
-        return loss + self.info_weight * info, {"g/info": info}
+        return loss + self.info_weight * info, {**logs, "g/info": info}
+
+    def top_k_fraction(self) -> float:
+        """Share of the batch G learns from this epoch: max(top_k_decay ** epoch, top_k_min)."""
+        return max(float(self.top_k_decay or 1.0) ** self.current_epoch, self.top_k_min)
+
+    def most_realistic(self, scores: Tensor) -> Tensor:
+        """The critic's scores of the k fakes it rates most real (Sinha et al. 2020, "top-k training").
+
+        Every loss here scores real images higher than fakes, so the highest scores are the most realistic
+        samples. The worst-rated fakes of a batch are often those between two digits, and their gradient
+        can push them further from every mode; G's loss leaves them out.
+        """
+        n = scores.shape[0]
+        k = max(1, math.ceil(self.top_k_fraction() * n))
+        if k >= n:
+            return scores
+        return scores[scores.detach().reshape(n, -1).mean(dim=1).topk(k).indices]
 
     # ---------------------------------------------------------------- held-out check of D
     def on_validation_epoch_start(self) -> None:
