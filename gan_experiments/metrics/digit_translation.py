@@ -21,6 +21,8 @@ All accumulators are torchmetrics metrics, so under DDP each rank feeds its shar
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 from torchmetrics import CatMetric
@@ -64,11 +66,9 @@ class DigitTranslationMetrics:
 
     def compute(self) -> dict[str, float]:
         scores: dict[str, float] = {}
-        real_means = {
-            side: float(self.real_ink[side].compute().mean())
-            for side in SIDES
-            if self._fed(self.real_ink[side])
-        }
+        fed = [side for side in SIDES if self._fed(self.real_ink[side])]
+        real_ink = {side: self.real_ink[side].compute().float() for side in fed}
+        real_means = {side: float(ink.mean()) for side, ink in real_ink.items()}
         scores.update({f"core_ink_{side}": mean for side, mean in real_means.items()})
         accuracies = []
         for side, other in (("a", "b"), ("b", "a")):
@@ -80,19 +80,23 @@ class DigitTranslationMetrics:
             scores[f"digit_accuracy_{side}"] = accuracy
             scores[f"core_ink_fake_{side}"] = float(fake.mean())
             if side in real_means and other in real_means:
-                midpoint = (real_means[side] + real_means[other]) / 2
-                on_side = fake > midpoint if real_means[side] > real_means[other] else fake < midpoint
-                scores[f"target_side_{side}"] = float(on_side.float().mean())
-                real = self.real_ink[side].compute()
-                real_on_side = real > midpoint if real_means[side] > real_means[other] else real < midpoint
-                scores[f"target_side_real_{side}"] = float(real_on_side.float().mean())
-            if side in real_means:
-                real = self.real_ink[side].compute().float()
-                low, high = torch.quantile(real, torch.tensor([0.05, 0.95], device=real.device))
+                on_side = self.side_rule(real_means[side], real_means[other])
+                scores[f"target_side_{side}"] = float(on_side(fake).float().mean())
+                scores[f"target_side_real_{side}"] = float(on_side(real_ink[side]).float().mean())
+            if side in real_ink:
+                low, high = torch.quantile(real_ink[side], torch.tensor([0.05, 0.95], device=fake.device))
                 scores[f"in_target_range_{side}"] = float(((fake >= low) & (fake <= high)).float().mean())
         if accuracies:
             scores["digit_accuracy"] = sum(accuracies) / len(accuracies)
         return scores
+
+    @staticmethod
+    def side_rule(target_mean: float, other_mean: float) -> Callable[[Tensor], Tensor]:
+        """Which images are on the target domain's side of the midpoint between the domains' mean core ink."""
+        midpoint = (target_mean + other_mean) / 2
+        if target_mean > other_mean:
+            return lambda ink: ink > midpoint
+        return lambda ink: ink < midpoint
 
     def reset(self) -> None:
         for metric in self._metrics():

@@ -3,6 +3,7 @@ and default loss, so they share this module."""
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 from collections.abc import Iterator, Sequence
@@ -108,15 +109,13 @@ class GAN(AdversarialModule):
 
     def build_code_reader(self, discriminator: NetworkFactory, facts: dict[str, Any]) -> nn.Module:
         """Q: the discriminator's network with one output per code value (its `outputs` option)."""
-        try:
-            return discriminator(**facts, outputs=self.categorical_code)
-        except TypeError as error:
-            if "outputs" not in str(error):
-                raise
+        parameters = inspect.signature(discriminator).parameters
+        if "outputs" not in parameters and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
             raise ValueError(
                 "model.categorical_code needs a discriminator network with an `outputs` option (the MLP, "
                 "DCGAN and the notes' conv GAN discriminators have one)"
-            ) from None
+            )
+        return discriminator(**facts, outputs=self.categorical_code)
 
     @property
     def sampler(self) -> nn.Module:

@@ -4,6 +4,7 @@ the input of D, as a vector for fully connected backbones and as constant featur
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Literal
@@ -48,9 +49,15 @@ class LabelEncoder(nn.Module):
         return F.one_hot(labels, self.num_classes).float()
 
 
+@functools.cache
+def _warn_renamed(name: str) -> None:
+    """One line per renamed backbone and process (G and D are both built with it)."""
+    log.warning("backbone=%s is deprecated: use backbone=%s", name, RENAMED_BACKBONES[name])
+
+
 def _backbone(table: dict[str, type[nn.Module]], name: str) -> type[nn.Module]:
     if name in RENAMED_BACKBONES:
-        log.warning("backbone=%s is deprecated: use backbone=%s", name, RENAMED_BACKBONES[name])
+        _warn_renamed(name)
         name = RENAMED_BACKBONES[name]
     if name not in table:
         raise ValueError(f"backbone must be one of {sorted(table)}, got {name!r}")
