@@ -8,11 +8,19 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import make_config
 
 from gan_experiments.quality import report
-from gan_experiments.quality.__main__ import IDENTITY_FILE, MAKE_TRAIN_EXPERIMENT, continues, main
+from gan_experiments.quality.__main__ import (
+    IDENTITY_FILE,
+    MAKE_TRAIN_EXPERIMENT,
+    continues,
+    main,
+    parse_args,
+    runner_overrides,
+)
 from gan_experiments.quality.rows import LOSSES, fid_within, matrix, rarest_digit_at_least, select
-from gan_experiments.quality.run import Budget, parse_duration
+from gan_experiments.quality.run import Budget, metric_schedule, parse_duration
 
 
 def test_the_matrix_has_every_preset_and_every_family_loss_pair():
@@ -169,3 +177,14 @@ def test_time_to_quality_measures_the_experiment_make_train_runs():
     makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
     (experiment,) = re.findall(r"^EXPERIMENT \?= (\S+)$", makefile, flags=re.MULTILINE)
     assert experiment == MAKE_TRAIN_EXPERIMENT
+
+
+def test_a_users_override_wins_over_the_runners_metric_schedule(tmp_path):
+    """`--epochs` switches the per-epoch metrics off; `--override callbacks.metrics.every_n_epochs=2` asks
+    for them anyway, and the composed run config has the user's value."""
+    args = parse_args(["--epochs", "3", "--override", "callbacks.metrics.every_n_epochs=2"])
+    (row,) = select(matrix(), "dcgan_mnist")
+    schedule = metric_schedule(Budget(epochs=3), None, 10_000)
+    assert "callbacks.metrics.every_n_epochs=0" in schedule
+    cfg = make_config([*row.command(True), *runner_overrides(row, args, schedule)], tmp_path)
+    assert cfg.callbacks.metrics.every_n_epochs == 2

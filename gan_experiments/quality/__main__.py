@@ -158,6 +158,12 @@ def common_overrides(row: Row, args: argparse.Namespace) -> list[str]:
     return overrides
 
 
+def runner_overrides(row: Row, args: argparse.Namespace, schedule: list[str]) -> list[str]:
+    """The runner's own overrides (data, accelerator, metric schedule), then the user's `--override`s:
+    an explicit value (e.g. `callbacks.metrics.every_n_epochs=2` with `--epochs`) wins."""
+    return [*common_overrides(row, args), *schedule, *args.override]
+
+
 def continues(run_dir: Path, training: list[str]) -> bool:
     """Whether the checkpoints in `run_dir` were written by this training (the same overrides and metric
     schedule; the length and the data's location may differ), so that --resume may continue them."""
@@ -170,7 +176,7 @@ def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dic
     eval_every = args.eval_every if args.time_to_quality else None
     budget = args.budget_ if args.time_to_quality else args.budget_.scaled(row.time_scale)
     schedule = metric_schedule(budget, eval_every, args.num_samples)
-    extra = [*args.override, *common_overrides(row, args), *schedule]
+    extra = runner_overrides(row, args, schedule)
     last = run_dir / "checkpoints" / "last.ckpt"
     # what the run trains, apart from where the data lies and how long: a resume continues only that
     training = [*row.command(args.device == "cpu"), *args.override, *schedule]
