@@ -12,6 +12,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from gan_experiments.data.image_folder import ImageFolderDataModule
+from gan_experiments.data.image_reading import list_images
 from gan_experiments.errors import ConfigError, DatasetError
 from gan_experiments.metrics import inception
 from gan_experiments.metrics import run as run_metrics
@@ -57,6 +58,17 @@ def test_every_image_below_the_root_is_used_once_hidden_folders_and_other_files_
     assert len(train_paths) == 20 and len(val_paths) == 4 and not train_paths & val_paths
     assert any("deeper" in str(path) for path in train_paths | val_paths)
     assert not any(".thumbnails" in str(path) for path in train_paths | val_paths)
+
+
+def test_symlinked_subfolders_are_followed_and_a_link_back_up_does_not_loop(tmp_path):
+    elsewhere = write_folder(tmp_path / "other_disk", count=8, seed=1)
+    root = write_folder(tmp_path / "images", count=8)
+    (root / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (root / "nested" / "up").symlink_to(root, target_is_directory=True)  # a cycle
+    paths = list_images(root, recursive=True)
+    assert len(paths) == 16 and len({path.resolve() for path in paths}) == 16
+    assert sum("linked" in path.parts for path in paths) == 8
+    assert paths == sorted(paths) and not any(".thumbnails" in path.parts for path in paths)
 
 
 @pytest.mark.parametrize("image_size", [32, 64, 128])

@@ -8,6 +8,8 @@ every reader reports an undecodable file the same way.
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,11 +40,21 @@ def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
         raise DatasetError(f"{folder} not found (expected a folder of images)")
     if not recursive:
         return sorted(path for path in folder.iterdir() if is_image_file(path))
-    return sorted(
-        path
-        for path in folder.rglob("*")
-        if is_image_file(path) and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    )
+    return sorted(_images_below(folder))
+
+
+def _images_below(folder: Path) -> Iterator[Path]:
+    """Images anywhere below `folder`, through symlinked subfolders too (a class folder linked from
+    another disk), each real folder once (a link back up does not loop); hidden folders left out."""
+    seen: set[str] = set()
+    for directory, subdirectories, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in seen:
+            subdirectories.clear()
+            continue
+        seen.add(real)
+        subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
+        yield from (path for path in (Path(directory) / name for name in files) if is_image_file(path))
 
 
 def decode_failure_reason(error: BaseException) -> str:
