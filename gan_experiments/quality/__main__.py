@@ -178,8 +178,9 @@ def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dic
     schedule = metric_schedule(budget, eval_every, args.num_samples)
     extra = runner_overrides(row, args, schedule)
     last = run_dir / "checkpoints" / "last.ckpt"
-    # what the run trains, apart from where the data lies and how long: a resume continues only that
-    training = [*row.command(args.device == "cpu"), *args.override, *schedule]
+    # what the run trains, apart from where the data lies and how long, in the order the train command
+    # applies it (the user's overrides last, so they win): a resume continues only that
+    training = [*row.command(args.device == "cpu"), *schedule, *args.override]
     identity = run_dir / IDENTITY_FILE
     resuming = args.resume and last.is_file() and continues(run_dir, training)
     if args.resume and last.is_file() and not resuming:
