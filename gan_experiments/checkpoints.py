@@ -35,12 +35,13 @@ from lightning.pytorch import LightningDataModule, LightningModule
 from omegaconf import DictConfig, OmegaConf
 
 from gan_experiments.callbacks.run_config import CHECKPOINT_KEY, DATA_SPEC_KEY
+from gan_experiments.compat import upgrade_checkpoint, upgrade_data_facts, upgrade_spec
 from gan_experiments.data.spec import DataSpec
 from gan_experiments.errors import UserError
 from gan_experiments.instantiation import build_model
 
 if TYPE_CHECKING:
-    from gan_experiments.models.base import AdversarialModule
+    pass
 
 TRUST_HINT = "if you trust this file, add trust_checkpoint=true (that runs whatever it contains)"
 
@@ -95,7 +96,9 @@ def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"ckpt_path={path}: no such checkpoint file")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=not trust)
+        checkpoint = upgrade_checkpoint(
+            torch.load(path, map_location="cpu", weights_only=not trust), CHECKPOINT_KEY
+        )
     except pickle.UnpicklingError as error:
         refused = _refused_global(error)
         if refused is None:  # a damaged file, or a pickle with more than plain weights: both stop here
@@ -201,13 +204,6 @@ def run_config(checkpoint: dict[str, Any]) -> DictConfig:
     return OmegaConf.create(checkpoint[CHECKPOINT_KEY])
 
 
-#: model config keys that held the data's facts in run configs written before models were built from the
-#: DataSpec (train filled them in from the data module; checkpoints up to 2026-12-03 hold them)
-LEGACY_DATA_KEYS = ("image_shape", "num_classes", "in_channels", "out_channels")
-#: what those run configs resolved into the network nodes and the model now passes to their constructors
-LEGACY_NETWORK_KEYS = ("image_shape", "num_classes", "z_dim", "in_channels", "out_channels", "image_size")
-
-
 def model_config_and_spec(checkpoint: dict[str, Any]) -> tuple[DictConfig, DataSpec]:
     """The model config of a checkpoint (or packed generator) and the DataSpec its networks were built
     from, ready for `instantiation.build_model`.
@@ -219,17 +215,10 @@ def model_config_and_spec(checkpoint: dict[str, Any]) -> tuple[DictConfig, DataS
     """
     run = run_config(checkpoint)
     model = run.model
-    facts = {key: model.pop(key) for key in LEGACY_DATA_KEYS if key in model}
-    if facts:
-        for name in ("generator", "discriminator"):
-            node = model.get(name)
-            if isinstance(node, DictConfig):
-                for key in LEGACY_NETWORK_KEYS:
-                    node.pop(key, None)
-                node["_partial_"] = True
+    facts = upgrade_data_facts(model)
     stored = checkpoint.get(DATA_SPEC_KEY)
     if stored:
-        return model, DataSpec.from_dict(dict(stored))
+        return model, DataSpec.from_dict(upgrade_spec(dict(stored), run.get("data")))
     return model, legacy_spec(run, facts)
 
 
@@ -269,18 +258,6 @@ def load_model(
     return model_from_checkpoint(checkpoint, device), run_config(checkpoint)
 
 
-def build_datamodule(cfg: DictConfig, model: LightningModule, **overrides: Any) -> LightningDataModule:
-    """The run's data module for `model`, optionally with some arguments replaced (data_dir, …)."""
-    datamodule = instantiate(cfg.data, **overrides)
-    fit_data_to_model(datamodule, model)
-    return datamodule
-
-
-def fit_data_to_model(
-    datamodule: LightningDataModule, model: AdversarialModule, name: str | None = None
-) -> None:
-    """Image sizes that follow the images are rounded to the generator's stride, in training and in every
-    command that rebuilds the data from a checkpoint (else a U-Net trained on 100 px images returns 96 px
-    in `evaluate`)."""
-    if model.data_layout != "images":  # translation models: generators with a stride
-        datamodule.fit_size_multiple(model.input_size_multiple(), name or f"model={type(model).__name__}")
+def build_datamodule(cfg: DictConfig, **overrides: Any) -> LightningDataModule:
+    """The run's data module, optionally with some arguments replaced (data_dir, …)."""
+    return instantiate(cfg.data, **overrides)

@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from gan_experiments.checkpoints import fit_data_to_model, model_from_checkpoint, read_checkpoint, run_config
+from gan_experiments.checkpoints import model_from_checkpoint, read_checkpoint, run_config
 from gan_experiments.cli import command_line, hydra_command
 from gan_experiments.config import validate
 from gan_experiments.devices import resolve_device
@@ -102,7 +102,6 @@ def data_overrides(cfg: DictConfig, run: DictConfig) -> dict[str, Any]:
 
 def prepare_data(run: DictConfig, overrides: dict[str, Any], model: LightningModule) -> LightningDataModule:
     datamodule = instantiate_checked(run.data, **overrides)
-    fit_data_to_model(datamodule, model)
     datamodule.prepare_data()
     datamodule.setup("validate")
     return datamodule

@@ -5,7 +5,7 @@ self-contained file that runs without this project (onnxruntime, or torch.jit.lo
 What is exported is what the model's `forward` runs, in eval mode (BatchNorm's running statistics,
 dropout off), so the file is deterministic:
 
-- GAN, DCGAN, LSGAN: `image = G(z)`; cGAN: `image = G(z, labels)`; through the EMA generator when the run
+- GAN, DCGAN, conv GAN: `image = G(z)`; cGAN: `image = G(z, labels)`; through the EMA generator when the run
   kept one (`ema=false`: the last trained weights, as in `generate`);
 - pix2pix: `image = G(source)` (eval mode, where `translate` defaults to the paper's train-mode test);
 - CycleGAN: `image = G_AB(source)` and `G_BA(source)`, two files `<stem>_AtoB<suffix>` and
@@ -170,15 +170,8 @@ def noise_targets(model: GAN, ema: bool) -> list[Target]:
     """G(z) or G(z, labels): the model's `sampler`, i.e. the EMA copy unless `ema` is false."""
     if not ema:
         model.discard_ema()
-    prior = "N(0, 1)" if model.noise == "normal" else "U[-1, 1)"
-    description = {"distribution": prior, "noise": model.noise}
-    extra: dict[str, Any] = {"noise": model.noise, "z_dim": model.z_dim}
-    if model.categorical_code:  # InfoGAN's code: the last K entries of z are one-hot
-        k = model.categorical_code
-        description["distribution"] = (
-            f"{prior} in the first {model.z_dim - k} entries, a one-hot code in the last {k}"
-        )
-        extra["categorical_code"] = k
+    description = {"distribution": model.noise_distribution(), "noise": model.noise}
+    extra: dict[str, Any] = model.noise_facts()
     z = Input(
         name="z",
         shape=(model.z_dim,),

@@ -1,6 +1,6 @@
 """`python -m gan_experiments.generate ckpt_path=…|pretrained=<name> num=64 out=samples.png [label=3]
 [interpolate=true steps=10 rows=8] [seed=0] [device=auto]`: a PNG grid of samples from a noise-to-image
-checkpoint (GAN, DCGAN, LSGAN, cGAN), or a strip of latent interpolations; with `out_dir=…` the `num`
+checkpoint (GAN, DCGAN, conv GAN, cGAN), or a strip of latent interpolations; with `out_dir=…` the `num`
 samples as single image files instead (for `score` or another tool's metrics). `pretrained=dcgan_mnist`
 (see `gan_experiments.pretrained`) samples a generator shipped with the package instead of a checkpoint.
 

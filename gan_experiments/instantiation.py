@@ -26,7 +26,16 @@ def instantiate_checked(node: DictConfig, **kwargs: Any) -> Any:
             raise cause from None
         if isinstance(cause, ValueError):
             raise ConfigError(str(cause)) from None
+        if isinstance(cause, TypeError) and "unexpected keyword argument" in str(cause):
+            # an option the class does not take (extension=… on a translation model, a typo in a key)
+            raise ConfigError(f"{_full_key(node)}: {cause}") from None
         raise
+
+
+def _full_key(node: DictConfig) -> str:
+    key = node._get_full_key(None) if isinstance(node, DictConfig) else ""
+    target = node.get("_target_", "?") if isinstance(node, DictConfig) else "?"
+    return f"{key or 'config'} ({target})"
 
 
 def instantiate_dict(node: DictConfig | None) -> list[Any]:

@@ -1,4 +1,4 @@
-"""Grids of samples from a noise-to-image model (GAN, DCGAN, LSGAN, cGAN): square-ish sample grids,
+"""Grids of samples from a noise-to-image model (GAN, DCGAN, conv GAN, cGAN): square-ish sample grids,
 one row per class for a cGAN, and latent interpolations. Used by `generate` and the quality benchmark,
 so neither command imports the other."""
 

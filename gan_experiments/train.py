@@ -17,8 +17,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_experiments.callbacks.exact_resume import ExactResume
 from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
-from gan_experiments.checkpoints import fit_data_to_model, read_checkpoint, run_config
+from gan_experiments.checkpoints import read_checkpoint, run_config
 from gan_experiments.cli import hydra_command
+from gan_experiments.compat import exact_resume_switch, warn_renamed_choices
 from gan_experiments.config import validate
 from gan_experiments.data.spec import check_model_fits, spec_of
 from gan_experiments.errors import ConfigError
@@ -46,44 +47,16 @@ def model_class_of(cfg: DictConfig) -> type[AdversarialModule]:
     return model_class
 
 
-#: config options renamed because their names misled: group → {old name: (new name, why)}; the old names
-#: still compose (conf/<group>/<old>.yaml includes the new one) and `train` says so in one line
-RENAMED_OPTIONS: dict[str, dict[str, tuple[str, str]]] = {
-    "model": {
-        "lsgan": (
-            "conv_gan",
-            "the course notes' convolutional GAN; lsgan is the loss (loss=lsgan), which stays its default",
-        )
-    }
-}
-
-
-def warn_renamed_options() -> None:
-    for group, renamed in RENAMED_OPTIONS.items():
-        chosen = _choice(group)
-        if chosen in renamed:
-            new, why = renamed[chosen]
-            log.warning("%s=%s is deprecated: use %s=%s (%s)", group, chosen, group, new, why)
-
-
 def wants_exact_resume(cfg: DictConfig) -> bool:
-    """The top-level `exact_resume` (default true); `callbacks.preemption.exact_resume`, where exact
-    resume lived before it became part of every run, still decides when a script sets it."""
-    preemption = (cfg.get("callbacks") or {}).get("preemption") or {}
-    old_switch = preemption.get("exact_resume")
-    if old_switch is not None:
-        log.warning(
-            "callbacks.preemption.exact_resume is deprecated: exact resume is part of every run now; "
-            "use exact_resume=%s",
-            str(old_switch).lower(),
-        )
-        return bool(old_switch)
-    return bool(cfg.get("exact_resume", True))
+    """The top-level `exact_resume` (default true), or the deprecated switch where a script still sets it."""
+    old_switch = exact_resume_switch(cfg)
+    return bool(old_switch) if old_switch is not None else bool(cfg.get("exact_resume", True))
 
 
 def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, pl.Trainer]:
     validate(cfg)
-    warn_renamed_options()
+    if HydraConfig.initialized():
+        warn_renamed_choices(dict(HydraConfig.get().runtime.choices))
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_checked(cfg.data)
@@ -93,7 +66,6 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, 
         spec, model_class.data_layout, model_class.requires_labels, _choice("model"), _choice("data")
     )
     model = build_model(cfg.model, spec)
-    fit_data_to_model(datamodule, model, f"model={_choice('model')}")
     model.performance = Performance.from_config(cfg.get("perf"))
     callbacks = [
         *instantiate_dict(cfg.get("callbacks")),

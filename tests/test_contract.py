@@ -3,13 +3,11 @@ and what a model declares (models/base.py), each checked in one place."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-from hydra.utils import get_class
 from lightning.pytorch import LightningDataModule
 from omegaconf import OmegaConf
 
@@ -18,10 +16,6 @@ from gan_experiments.checkpoints import model_config_and_spec, model_from_checkp
 from gan_experiments.data.spec import DataSpec, SpecifiedDataModule, check_model_fits, spec_of
 from gan_experiments.errors import ConfigError
 from gan_experiments.instantiation import build_model
-from gan_experiments.networks import conditional
-from gan_experiments.networks.conditional import ConditionalDiscriminator, ConditionalGenerator
-from gan_experiments.networks.conv_gan import ConvGANGenerator
-from gan_experiments.networks.lsgan import LSGANGenerator
 from gan_experiments.train import build, train
 
 CONF_MODEL = Path(__file__).parents[1] / "conf" / "model"
@@ -183,33 +177,3 @@ def test_a_new_checkpoint_rebuilds_its_model_from_the_stored_spec(smoke_config, 
     checkpoint[DATA_SPEC_KEY]["num_classes"] = 7  # the stored spec, not the config, decides the networks
     model = build_model(*model_config_and_spec(checkpoint))
     assert model.num_classes == 7 and model.generator.labels.num_classes == 7
-
-
-def test_the_renamed_model_option_still_composes_with_a_one_line_notice(smoke_config, caplog):
-    """`model=lsgan` named the loss the notes' conv GAN trains with; it is `model=conv_gan` now."""
-    old, new = (
-        OmegaConf.to_container(smoke_config(f"model={name}").model, resolve=True)
-        for name in ("lsgan", "conv_gan")
-    )
-    for network in ("generator", "discriminator"):  # the old name keeps its runs' class names
-        assert get_class(old[network].pop("_target_")).__mro__[1] is get_class(new[network].pop("_target_"))
-    assert old == new
-    with caplog.at_level(logging.WARNING, logger="gan_experiments.train"):
-        build(smoke_config("model=lsgan"))
-    notices = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
-    assert len(notices) == 1 and notices[0].startswith("model=lsgan is deprecated: use model=conv_gan (")
-    caplog.clear()
-    with caplog.at_level(logging.WARNING):
-        build(smoke_config("model=conv_gan"))
-    assert "deprecated" not in caplog.text
-    # the former names of the networks and of the conditional backbone still build the same modules
-    assert issubclass(LSGANGenerator, ConvGANGenerator)
-    shape = (1, 32, 32)
-    assert LSGANGenerator(8, shape).state_dict().keys() == ConvGANGenerator(8, shape).state_dict().keys()
-    caplog.clear()
-    conditional._warn_renamed.cache_clear()  # one notice per process: start this one afresh
-    with caplog.at_level(logging.WARNING):
-        generator = ConditionalGenerator(8, (1, 32, 32), 10, backbone="lsgan", width=4)
-        ConditionalDiscriminator((1, 32, 32), 10, backbone="lsgan", width=4)
-    assert isinstance(generator.net, ConvGANGenerator)
-    assert caplog.text.count("backbone=lsgan is deprecated") == 1  # G and D: one line

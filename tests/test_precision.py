@@ -93,7 +93,7 @@ def test_bf16_mixed_trains_every_model(smoke_config, folders, tmp_path, model, l
     assert_finite_run(tmp_path, expected_batches=2)
     if loss == "wgan_gp":
         assert torch.float32 in dtypes  # the penalty's forward, with autocast off
-        penalties = [e.value for e in load_events(tmp_path).Scalars("loss/d_penalty")]
+        penalties = [e.value for e in load_events(tmp_path).Scalars("loss/d_gp")]
         assert penalties and all(math.isfinite(v) for v in penalties)
 
 
@@ -165,5 +165,5 @@ def test_fp16_grad_scaler_with_gradient_penalty(smoke_config, tmp_path):
     _, _, dtypes = fit(cfg)
     assert {torch.float16, torch.float32} <= dtypes  # fp16 forwards, the penalty's in fp32
     assert_finite_run(tmp_path, expected_batches=2)
-    penalties = [e.value for e in load_events(tmp_path).Scalars("loss/d_penalty")]
+    penalties = [e.value for e in load_events(tmp_path).Scalars("loss/d_gp")]
     assert penalties and all(math.isfinite(v) for v in penalties)

@@ -1,4 +1,4 @@
-"""`data=image_folder`: any folder of images as the data of the noise-to-image models (GAN, DCGAN, LSGAN).
+"""`data=image_folder`: any folder of images as the data of the noise-to-image models (GAN, DCGAN, conv GAN).
 
 Every image file in `root` and its subfolders (any format PIL reads, any mode: converted to gray or RGB
 on load) is one unlabelled training image. Each is resized so that its shorter side is `image_size`,
@@ -31,7 +31,7 @@ from gan_experiments.data.samplers import EpochShuffleSampler
 from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
 from gan_experiments.errors import ConfigError, DatasetError
 
-#: the sizes the noise models' networks are laid out for (DCGAN and LSGAN grow a stage per doubling)
+#: the sizes the noise models' networks are laid out for (DCGAN and the conv GAN grow a stage per doubling)
 SUGGESTED_SIZES = (32, 64, 128)
 
 

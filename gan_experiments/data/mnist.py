@@ -202,7 +202,15 @@ class MNISTDataModule(SpecifiedDataModule):
             image_shape=(self.channels, self.image_size, self.image_size),
             num_classes=self.num_classes,
             sample_metrics="mnist_classifier",
+            resize_mode=self.resize_mode,
         )
+
+    def metric_split(self, name: str) -> TensorDataset:
+        if not self.splits:
+            self.setup("validate")
+        if name not in self.splits:
+            raise ConfigError(f"MNIST has the splits {', '.join(self.splits)}, not {name!r}")
+        return self.splits[name]
 
     def prepare_data(self) -> None:
         """Runs on one process: unpack .gz files, else download once, else say exactly what is missing."""

@@ -36,7 +36,6 @@ from gan_experiments.data.item_seeds import item_index, seeded_rng
 from gan_experiments.data.mnist import MNISTDataModule
 from gan_experiments.data.samplers import EpochShuffleSampler
 from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
-from gan_experiments.errors import ConfigError
 
 Style = Literal["thin", "bold", "outline"]
 Task = Literal["paired", "unpaired"]
@@ -188,14 +187,6 @@ class MNISTTranslationDataModule(SpecifiedDataModule):
     @property
     def paired(self) -> bool:
         return self.task == "paired"
-
-    def fit_size_multiple(self, multiple: int, model: str) -> None:
-        """The images are 32 px: refuse a generator whose stride does not divide that."""
-        if IMAGE_SIZE % multiple:
-            raise ConfigError(
-                f"the MNIST translation tasks are {IMAGE_SIZE} px, but {model}'s generator needs sizes "
-                f"divisible by {multiple}; use a shallower generator (model.generator.depth)"
-            )
 
     @property
     def spec(self) -> DataSpec:

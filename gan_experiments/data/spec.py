@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader, TensorDataset
 
 from gan_experiments.errors import ConfigError
 
@@ -56,6 +57,12 @@ class DataSpec:
     sample_metrics: SampleMetrics | None = None
     #: translations: items carry the source digit (A_label/B_label), so translations can be read back
     digit_labels: bool = False
+    #: None: every image is `image_shape`; n: image sides follow the files, rounded to multiples of n
+    #: (translation data with preprocess=none / scale_width), so a generator's stride must divide n
+    size_multiple: int | None = None
+    #: how images of another native size became `image_shape` ("pad" or "resize"; MNIST's 28 px to 32):
+    #: the MNIST classifier of the metrics reads samples back the same way
+    resize_mode: str | None = None
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -104,6 +111,19 @@ class SpecifiedDataModule(LightningDataModule):
     @property
     def out_channels(self) -> int | None:
         return self.spec.out_channels
+
+    # ---------------------------------------------------------------- what metrics and commands read
+    # Besides `spec`: `prepare_data`, `setup` and the dataloaders of every LightningDataModule.
+    def metric_split(self, name: str) -> TensorDataset:
+        """The images (and labels) of split `name` ("train", "val", "test") as one dataset of tensors in
+        the model's range, set up on first use: the reference of the MNIST classifier's metrics and
+        their real-vs-real floor (data whose spec says `sample_metrics="mnist_classifier"`)."""
+        raise ConfigError(f"{type(self).__name__} has no tensor splits for the MNIST classifier's metrics")
+
+    def reference_loader(self, count: int, batch_size: int) -> DataLoader:
+        """A fixed `count` of real images (all when fewer), batched, in order: the real side of the
+        Inception metrics of noise models (data whose spec says `sample_metrics="inception"`)."""
+        raise ConfigError(f"{type(self).__name__} has no reference images for the Inception metrics")
 
     def validation_examples(self, num: int) -> list[Any]:
         """The first `num` items of the validation split, in evaluation transform (after `setup`): the

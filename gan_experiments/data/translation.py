@@ -8,7 +8,6 @@ where "A" is always the generator's input after `direction` is applied.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import ClassVar
 
@@ -42,6 +41,7 @@ class TranslationDataModule(SpecifiedDataModule):
         image_size: int = 256,
         load_size: int | None = None,
         preprocess: Preprocess = "resize_and_crop",
+        size_multiple: int = 4,
         flip: bool = True,
         channels_a: int = 3,
         channels_b: int = 3,
@@ -61,6 +61,8 @@ class TranslationDataModule(SpecifiedDataModule):
             )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"data.batch_size must be an integer >= 1, got {batch_size!r}")
+        if not isinstance(size_multiple, int) or isinstance(size_multiple, bool) or size_multiple < 1:
+            raise ConfigError(f"data.size_multiple must be an integer >= 1, got {size_multiple!r}")
         self.load_size = check_options(
             direction, image_size, load_size, preprocess, {"channels_a": channels_a, "channels_b": channels_b}
         )
@@ -83,8 +85,8 @@ class TranslationDataModule(SpecifiedDataModule):
         self.download_url = download_url
         self.skip_bad_images = skip_bad_images
         self.seed = seed
-        #: sizes that follow the images are rounded to this multiple (raised by fit_size_multiple)
-        self.size_multiple = 4
+        #: sizes that follow the images (preprocess=none, scale_width) are rounded to this multiple
+        self.size_multiple = size_multiple
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
 
@@ -96,6 +98,7 @@ class TranslationDataModule(SpecifiedDataModule):
             image_shape=(target, self.image_size, self.image_size),
             in_channels=source,
             out_channels=target,
+            size_multiple=self.size_multiple if self.preprocess in FREE_SIZE_MODES else None,
         )
 
     def url(self) -> str | None:
@@ -140,20 +143,6 @@ class TranslationDataModule(SpecifiedDataModule):
             "seed": self.seed,
             "size_multiple": self.size_multiple,
         }
-
-    def fit_size_multiple(self, multiple: int, model: str) -> None:
-        """The model's generator returns its input size only for multiples of `multiple` (its stride):
-        sizes that follow the images (preprocess=none, scale_width) are rounded to it as the official
-        code does; a fixed data.image_size that is not one is refused here, before any training."""
-        if self.preprocess in FREE_SIZE_MODES:
-            self.size_multiple = math.lcm(self.size_multiple, multiple)
-            return
-        if self.image_size % multiple:
-            lower = max(multiple, self.image_size // multiple * multiple)
-            raise ConfigError(
-                f"data.image_size={self.image_size}: {model}'s generator needs sizes divisible by {multiple} "
-                f"(else its output has another size than its input); use {lower} or {lower + multiple}"
-            )
 
     def _check_folders(self, splits: list[str]) -> None:
         """Missing root, wrong layout and missing split folders, each as one line naming the path."""

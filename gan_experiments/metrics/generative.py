@@ -2,8 +2,8 @@
 conditional models) label accuracy, all measured with the project's MNIST classifier.
 
     metrics = MNISTGANMetrics(num_samples=10_000, device="cuda")
-    metrics.reference(datamodule.splits["test"])        # encoded once, cached
-    metrics.floor(datamodule.splits["train"])            # FID of real vs real: the best reachable
+    metrics.reference(datamodule.metric_split("test"))  # encoded once, cached
+    metrics.floor(datamodule.metric_split("train"))      # FID of real vs real: the best reachable
     scores = metrics.evaluate(model)                     # every n epochs: only fakes are encoded
 
 Numbers are per process (no cross-rank sync): every rank that calls `evaluate` draws the same seeded
@@ -60,7 +60,7 @@ class ClassCoverage(Metric):
 
 
 def as_images(images: Images) -> Tensor:
-    """A tensor of images, or the first tensor of a TensorDataset (MNISTDataModule.splits[...])."""
+    """A tensor of images, or the first tensor of a TensorDataset (SpecifiedDataModule.metric_split)."""
     return images.tensors[0] if isinstance(images, TensorDataset) else images
 
 

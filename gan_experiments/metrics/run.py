@@ -6,9 +6,9 @@ same number in metrics.json mean exactly the same thing.
     run.reset(); [run.update(model, batch) for batch in val_batches]; scores = run.compute(model)
     scores = evaluate_model(model, datamodule, settings)        # the same, in one call
 
-- GAN, DCGAN, LSGAN, cGAN: `MNISTGANMetrics`, `num_samples` samples against the MNIST test split, and
+- GAN, DCGAN, conv GAN, cGAN: `MNISTGANMetrics`, `num_samples` samples against the MNIST test split, and
   the floor (real training images against the same split), on the MNIST DataModule.
-- GAN, DCGAN, LSGAN on `data=image_folder`: `FolderGANMetrics`, Inception FID/KID of `num_samples`
+- GAN, DCGAN, conv GAN on `data=image_folder`: `FolderGANMetrics`, Inception FID/KID of `num_samples`
   samples against as many of the folder's training images, when the Inception weights are on disk.
 - pix2pix: `PairedTranslationMetrics` over the validation batches (L1, PSNR, SSIM, Inception FID/KID).
 - CycleGAN: `UnpairedTranslationMetrics` over the validation batches (cycle L1, Inception FID/KID).
@@ -31,7 +31,7 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor, nn
 
-from gan_experiments.data.spec import DataSpec
+from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
 from gan_experiments.metrics.digit_translation import DigitTranslationMetrics
 from gan_experiments.metrics.folder import FolderGANMetrics
 from gan_experiments.metrics.generative import MNISTGANMetrics, sampling
@@ -39,8 +39,6 @@ from gan_experiments.metrics.image_to_image import PairedTranslationMetrics, Unp
 from gan_experiments.metrics.inception import InceptionFeatures, load_inception_features
 
 if TYPE_CHECKING:  # types only: the metrics choose by what models and data declare, not by class
-    from gan_experiments.data.image_folder import ImageFolderDataModule
-    from gan_experiments.data.mnist import MNISTDataModule
     from gan_experiments.models.base import AdversarialModule
 
 
@@ -91,17 +89,17 @@ class NoiseModelMetrics(RunMetrics):
 
     kind = "mnist"
 
-    def __init__(self, datamodule: MNISTDataModule, settings: MetricSettings, device: torch.device) -> None:
+    def __init__(
+        self, datamodule: SpecifiedDataModule, settings: MetricSettings, device: torch.device
+    ) -> None:
         self.metrics = MNISTGANMetrics(
             num_samples=settings.num_samples,
             batch_size=settings.batch_size,
             device=device,
             seed=settings.seed,
-            resize_mode=datamodule.resize_mode,
+            resize_mode=datamodule.spec.resize_mode or "pad",
         )
-        if not datamodule.splits:
-            datamodule.setup("validate")
-        self.metrics.floor(datamodule.splits["train"], datamodule.splits["test"])
+        self.metrics.floor(datamodule.metric_split("train"), datamodule.metric_split("test"))
 
     def compute(self, model: nn.Module) -> dict[str, float]:
         return self.metrics.evaluate(model)
@@ -123,7 +121,7 @@ class FolderNoiseModelMetrics(RunMetrics):
 
     def __init__(
         self,
-        datamodule: ImageFolderDataModule,
+        datamodule: SpecifiedDataModule,
         settings: MetricSettings,
         features: InceptionFeatures,
         device: torch.device,

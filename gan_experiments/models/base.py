@@ -27,7 +27,7 @@ from torch.utils._pytree import tree_map
 
 from gan_experiments.data.spec import BatchLayout, DataSpec
 from gan_experiments.errors import NonFiniteLossError
-from gan_experiments.losses import AdversarialLoss
+from gan_experiments.losses import AdversarialLoss, LossAndLogs
 from gan_experiments.models.performance import Performance, apply_to_networks, has_dropout
 from gan_experiments.networks.norm import refuse_batch_norm
 
@@ -36,7 +36,6 @@ OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 #: with the facts of the data (image shape, classes, channels), so no config carries them
 NetworkFactory = Callable[..., nn.Module]
 SchedulerFactory = Callable[[Optimizer], LRScheduler]
-LossAndLogs = tuple[Tensor, dict[str, Tensor]]
 
 
 def detach(tree: Any) -> Any:
@@ -72,6 +71,10 @@ class AdversarialModule(LightningModule):
         seed: int = 0,
     ) -> None:
         super().__init__()
+        if not isinstance(loss, AdversarialLoss):
+            raise TypeError(
+                f"loss must be a gan_experiments.losses.AdversarialLoss, got {type(loss).__name__}"
+            )
         if not isinstance(data_spec, DataSpec):
             raise TypeError(
                 f"data_spec must be a gan_experiments.data.spec.DataSpec, got {type(data_spec).__name__}"
@@ -112,8 +115,9 @@ class AdversarialModule(LightningModule):
     def check_critics(self) -> None:
         """Subclasses call this once their networks exist: a per-sample gradient penalty and
         BatchNorm in a critic are refused together (networks.norm.refuse_batch_norm)."""
-        if self.loss.penalizes_gradient:
-            refuse_batch_norm(self.loss.name, self.discriminator_networks())
+        penalties = [f"loss.regularizers.{k}" for k, r in self.loss.regularizers.items() if r.per_sample]
+        if penalties:
+            refuse_batch_norm(", ".join(penalties), self.discriminator_networks())
 
     def prepare_batch(self, batch: Any) -> Any:
         """Turn the DataLoader's batch into what `generate` and the losses read."""
@@ -123,8 +127,12 @@ class AdversarialModule(LightningModule):
         """The fakes of this step (a tensor or a structure of tensors), computed once per step."""
         raise NotImplementedError
 
+    def after_discriminator_step(self) -> None:
+        """Hook after each discriminator update, outside the toggled optimizer (the original WGAN's
+        weight clipping goes here)."""
+
     def after_generator_step(self) -> None:
-        """Hook after each generator update (EMA of the weights)."""
+        """Hook after each generator update, outside the toggled optimizer (EMA of the weights)."""
 
     def discard_ema(self) -> None:
         """Sample with the last trained weights from now on: the EMA copy, where the model keeps one,
@@ -251,6 +259,8 @@ class AdversarialModule(LightningModule):
             opt.step()  # clips in on_before_optimizer_step
         if player == "g":
             self.after_generator_step()
+        else:
+            self.after_discriminator_step()
         return {f"loss/{player}": loss.detach(), **{k: v.detach() for k, v in logs.items()}}
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:

@@ -42,7 +42,8 @@ class ConditionalGAN(GAN):
         return images
 
     def generate(self, batch: LabeledImages, rng: torch.Generator) -> Generated:
-        return Generated(self.generator(self.sample_noise(batch.real.shape[0], rng), batch.labels))
+        z = self.sample_noise(batch.real.shape[0], rng)
+        return Generated(self.generator(z, batch.labels), z)
 
     def critic(self, batch: LabeledImages):
         return lambda images: self.discriminator(images, batch.labels)

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_experiments.data.spec import DataSpec
-from gan_experiments.losses import AdversarialLoss
-from gan_experiments.models.base import LossAndLogs, NetworkFactory, OptimizerFactory, SchedulerFactory
+from gan_experiments.losses import AdversarialLoss, LossAndLogs
+from gan_experiments.models.base import NetworkFactory, OptimizerFactory, SchedulerFactory
 from gan_experiments.models.image_pool import ImagePool
 from gan_experiments.models.translation import TranslationModule
 
@@ -74,6 +74,7 @@ class CycleGAN(TranslationModule):
         self.lambda_gan, self.d_loss_weight = lambda_gan, d_loss_weight
         self.pool_a, self.pool_b = ImagePool(pool_size, seed), ImagePool(pool_size, seed + 1)
         self.check_critics()
+        self.check_image_sizes()
 
     def generator_parameters(self) -> Iterator[nn.Parameter]:
         return itertools.chain(self.generator_ab.parameters(), self.generator_ba.parameters())
@@ -99,8 +100,8 @@ class CycleGAN(TranslationModule):
 
     def generator_loss(self, batch: dict[str, Any], fakes: CycleFakes) -> LossAndLogs:
         real_a, real_b = batch["A"], batch["B"]
-        gan_ab = self.loss.g(self.discriminator_b(fakes.fake_b))
-        gan_ba = self.loss.g(self.discriminator_a(fakes.fake_a))
+        gan_ab = self.loss.generator_objective(self.discriminator_b, fakes.fake_b, real_b)
+        gan_ba = self.loss.generator_objective(self.discriminator_a, fakes.fake_a, real_a)
         cycle_a = F.l1_loss(fakes.rec_a, real_a) * self.lambda_a
         cycle_b = F.l1_loss(fakes.rec_b, real_b) * self.lambda_b
         loss = self.lambda_gan * (gan_ab + gan_ba) + cycle_a + cycle_b
@@ -122,11 +123,11 @@ class CycleGAN(TranslationModule):
         objective = self.loss.discriminator_objective
         loss_a, logs_a = objective(
             self.discriminator_a, batch["A"], self.pool_a.query(fakes.fake_a), self.d_loss_weight,
-            domain="a", generator=self.noise_rng,
+            domain="a", generator=self.noise_rng, step=self.batches_seen,
         )  # fmt: skip
         loss_b, logs_b = objective(
             self.discriminator_b, batch["B"], self.pool_b.query(fakes.fake_b), self.d_loss_weight,
-            domain="b", generator=self.noise_rng,
+            domain="b", generator=self.noise_rng, step=self.batches_seen,
         )  # fmt: skip
         return loss_a + loss_b, {**logs_a, **logs_b}
 

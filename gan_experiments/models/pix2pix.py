@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_experiments.data.spec import DataSpec
-from gan_experiments.losses import AdversarialLoss
-from gan_experiments.models.base import LossAndLogs, NetworkFactory, OptimizerFactory, SchedulerFactory
+from gan_experiments.losses import AdversarialLoss, LossAndLogs
+from gan_experiments.models.base import NetworkFactory, OptimizerFactory, SchedulerFactory
 from gan_experiments.models.translation import TranslationModule
 
 
@@ -45,6 +45,7 @@ class Pix2Pix(TranslationModule):
         self.discriminator = discriminator(in_channels=self.in_channels + self.out_channels)
         self.lambda_l1, self.lambda_gan, self.d_loss_weight = lambda_l1, lambda_gan, d_loss_weight
         self.check_critics()
+        self.check_image_sizes()
 
     def forward(self, a: Tensor) -> Tensor:
         return self.generator(a)
@@ -58,11 +59,12 @@ class Pix2Pix(TranslationModule):
 
     def discriminator_loss(self, batch: dict[str, Any], fake_b: Tensor) -> LossAndLogs:
         return self.loss.discriminator_objective(
-            self.critic(batch["A"]), batch["B"], fake_b, self.d_loss_weight, generator=self.noise_rng
-        )
+            self.critic(batch["A"]), batch["B"], fake_b, self.d_loss_weight,
+            generator=self.noise_rng, step=self.batches_seen,
+        )  # fmt: skip
 
     def generator_loss(self, batch: dict[str, Any], fake_b: Tensor) -> LossAndLogs:
-        adversarial = self.loss.g(self.critic(batch["A"])(fake_b))
+        adversarial = self.loss.generator_objective(self.critic(batch["A"]), fake_b, batch["B"])
         l1 = F.l1_loss(fake_b, batch["B"])
         loss = self.lambda_gan * adversarial + self.lambda_l1 * l1
         return loss, {"loss/g_gan": adversarial, "loss/g_l1": l1}

@@ -47,6 +47,25 @@ class TranslationModule(AdversarialModule):
         """Image sides must be multiples of this for every generator to return the size it was given."""
         return math.lcm(*(getattr(g, "size_multiple", 1) for g in self.generators()))
 
+    def check_image_sizes(self) -> None:
+        """Subclasses call this once their generators exist: a generator returns its input's size only
+        for sides divisible by its stride, so data whose sides are not is refused here, in one line with
+        the data option that fixes it (the data is never adapted to the model behind the user's back)."""
+        multiple, side = self.input_size_multiple(), self.data_spec.image_shape[-1]
+        if self.data_spec.size_multiple is not None:
+            if self.data_spec.size_multiple % multiple:
+                raise ValueError(
+                    f"data.size_multiple={self.data_spec.size_multiple}: the images keep their own size, "
+                    f"rounded to multiples of that, but the generator needs sides divisible by {multiple}; "
+                    f"set data.size_multiple={math.lcm(self.data_spec.size_multiple, multiple)}"
+                )
+        elif side % multiple:
+            lower = max(multiple, side // multiple * multiple)
+            raise ValueError(
+                f"data.image_size={side}: the generator needs sizes divisible by {multiple} (else its output "
+                f"has another size than its input); use {lower} or {lower + multiple}"
+            )
+
     def prepare_batch(self, batch: dict[str, Any]) -> dict[str, Any]:
         return batch
 

@@ -4,8 +4,6 @@ the input of D, as a vector for fully connected backbones and as constant featur
 
 from __future__ import annotations
 
-import functools
-import logging
 from collections.abc import Sequence
 from typing import Literal
 
@@ -13,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gan_experiments.compat import current_name
 from gan_experiments.networks.conv_gan import ConvGANDiscriminator, ConvGANGenerator
 from gan_experiments.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_experiments.networks.mlp import MLPDiscriminator, MLPGenerator
@@ -23,10 +22,6 @@ LabelEncoding = Literal["embedding", "onehot"]
 
 GENERATORS = {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "conv_gan": ConvGANGenerator}
 DISCRIMINATORS = {"mlp": MLPDiscriminator, "dcgan": DCGANDiscriminator, "conv_gan": ConvGANDiscriminator}
-#: former backbone names, still accepted with a notice
-RENAMED_BACKBONES = {"lsgan": "conv_gan"}
-
-log = logging.getLogger(__name__)
 
 
 class LabelEncoder(nn.Module):
@@ -49,16 +44,8 @@ class LabelEncoder(nn.Module):
         return F.one_hot(labels, self.num_classes).float()
 
 
-@functools.cache
-def _warn_renamed(name: str) -> None:
-    """One line per renamed backbone and process (G and D are both built with it)."""
-    log.warning("backbone=%s is deprecated: use backbone=%s", name, RENAMED_BACKBONES[name])
-
-
 def _backbone(table: dict[str, type[nn.Module]], name: str) -> type[nn.Module]:
-    if name in RENAMED_BACKBONES:
-        _warn_renamed(name)
-        name = RENAMED_BACKBONES[name]
+    name = current_name("backbone", name)
     if name not in table:
         raise ValueError(f"backbone must be one of {sorted(table)}, got {name!r}")
     return table[name]

@@ -23,7 +23,7 @@ def init_weights(
     bias zero. `default` leaves PyTorch's own initialization untouched.
 
     Glorot/Xavier with gain 1 (`xavier_uniform`, `gain=1`, `norm_std=0`) is the course notes' scheme;
-    without it their LSGAN generator starts with 41 % of its output pixels saturated (|tanh| > 0.95).
+    without it their conv GAN generator starts with 41 % of its output pixels saturated (|tanh| > 0.95).
     """
     initializers = {
         "normal": lambda w: nn.init.normal_(w, 0.0, gain),

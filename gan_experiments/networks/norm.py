@@ -59,13 +59,14 @@ def uses_batch_norm(networks: Iterable[nn.Module]) -> bool:
     return any(isinstance(m, _BatchNorm) for network in networks for m in network.modules())
 
 
-def refuse_batch_norm(loss_name: str, networks: Iterable[nn.Module]) -> None:
+def refuse_batch_norm(penalties: str, networks: Iterable[nn.Module]) -> None:
     """A gradient penalty is a per-sample constraint: with BatchNorm in the critic the gradient of one
     sample's score spreads over the other samples of its batch, so the penalty constrains the wrong
-    function. Refused with the option that fixes it (loss=wgan_gp sets model.discriminator.norm=layer)."""
+    function. Refused with the option that fixes it (loss=wgan_gp sets model.discriminator.norm=layer);
+    `penalties` names the options that asked for the penalty."""
     if uses_batch_norm(networks):
         raise ValueError(
-            f"loss={loss_name} penalizes the critic's per-sample gradient, but the discriminator uses "
+            f"{penalties} penalizes the critic's per-sample gradient, but the discriminator uses "
             "BatchNorm, which couples the samples of a batch; set model.discriminator.norm=layer "
             "(or instance / none)"
         )
