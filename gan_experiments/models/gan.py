@@ -93,7 +93,7 @@ class GAN(AdversarialModule):
         # InfoGAN's Q (Chen et al. 2016): D's architecture with one output per code value, reading the
         # code back from G's images; G and Q minimize info_weight · CE(Q(G(z, c)), c). Meant to give each
         # code value one kind of image, so that G need not bend one continuous z-space around ten separate
-        # digit clusters; on dcgan_mnist the code did not take the digits (docs/quality.md)
+        # digit clusters; on dcgan_mnist the code did not take the digits (docs/results/mnist_full_length.md)
         self.code_reader = self.build_code_reader(discriminator, facts) if categorical_code else None
         # EMA of G's weights (and BatchNorm statistics): smoother samples than the last iterate;
         # a submodule, so it is saved, restored and moved with the model
@@ -227,7 +227,7 @@ class GAN(AdversarialModule):
         Every loss here scores real images higher than fakes, so the highest scores are the most realistic
         samples. The paper finds that the gradient of the worst-rated fakes can push them further from
         their nearest mode, so G's loss leaves them out (on dcgan_mnist and lsgan_mnist it measured no
-        better than the whole batch: docs/quality.md).
+        better than the whole batch: docs/results/mnist_full_length.md).
         """
         n = scores.shape[0]
         k = max(1, math.ceil(self.top_k_fraction() * n))
