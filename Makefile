@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# make train's experiment: the conditional DCGAN, at the bar (FID ≤ 3 × floor, every digit 7–13 %, 98 %
-# label accuracy) in 12 minutes on 2 CPU cores (docs/benchmarks.md); EXPERIMENT=dcgan_mnist: unconditional
+# make train's experiment: the conditional DCGAN on MNIST (its numbers: docs/results/speed.md);
+# EXPERIMENT=dcgan_mnist: the unconditional one; any name in conf/experiment/
 EXPERIMENT ?= cgan_mnist
 ARGS ?=
 PYTEST_ARGS ?=

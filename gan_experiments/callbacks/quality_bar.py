@@ -1,4 +1,4 @@
-"""When did this run first reach good samples? The bar of docs/results.md checked after every
+"""When did this run first reach good samples? The bar of docs/results/README.md checked after every
 measurement of the metrics callback: FID ≤ 3 × the real-vs-real floor and every digit at 7–13 % of
 the samples (and, for a cGAN, label accuracy ≥ 98 %).
 

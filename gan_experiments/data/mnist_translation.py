@@ -81,7 +81,7 @@ STYLES: dict[str, Callable[[Tensor], Tensor]] = {
 def core_ink(images: Tensor) -> Tensor:
     """Per image: the mean ink left after a 3×3 erosion, ×100. Erosion removes a pixel from each side
     of every stroke, so a 1 px outline keeps ~0, MNIST's thin strokes little, bold strokes most: one
-    number per image that separates the three styles (docs/quality.md lists the values of each)."""
+    number per image that separates the three styles (values of each: docs/results/translation.md)."""
     return erode(_ink(images.float())).flatten(1).mean(dim=1) * 100
 
 

@@ -46,7 +46,7 @@ class MLPGenerator(nn.Module):
     """z → width → 2·width → … → prod(image_shape), Tanh, reshaped to an image.
 
     `norm=batch` (BatchNorm after every hidden layer) is what makes this generator cover all ten
-    digits; without it the same networks collapse onto two or three (docs/quality.md).
+    digits; without it the same networks collapse onto two or three (docs/results/mnist_previous_recipes.md).
     """
 
     def __init__(

@@ -7,7 +7,7 @@
     python -m gan_experiments.quality --tiny                       # the test suite's wiring check
 
 Writes into `--out`: `quality.json` (every metric of every row, updated after each row), `quality.md`
-(the tables of docs/quality.md), `grids/<row>.png` and `rows/<row>/` (each row's run directory:
+(the tables of docs/results/mnist_quality.md), `grids/<row>.png` and `rows/<row>/` (each row's run directory:
 config, log, TensorBoard, checkpoints). Rows already in `quality.json` are kept unless `--rerun`, so
 an interrupted matrix continues where it stopped.
 """

@@ -1,4 +1,4 @@
-"""The matrix's results as JSON (every number) and as markdown tables (what docs/quality.md shows)."""
+"""The matrix's results as JSON (every number) and as markdown tables (docs/results/mnist_quality.md)."""
 
 from __future__ import annotations
 

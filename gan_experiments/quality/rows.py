@@ -53,7 +53,7 @@ def at_least(key: str, value: float, text: str) -> Target:
     return Target(text, lambda s: s[key] >= value)
 
 
-#: at each preset's full length (`--full`): the bar of docs/results.md
+#: at each preset's full length (`--full`): the bar of docs/results/README.md
 FULL_LENGTH_NOISE = (fid_within(3), every_digit_between(0.07, 0.13))
 FULL_LENGTH_CONDITIONAL = (*FULL_LENGTH_NOISE, at_least("label_accuracy", 0.98, "label accuracy ≥ 98 %"))
 #: within the matrix budget

@@ -6,7 +6,7 @@ The project's classifier was trained on MNIST, whose background is exactly -1; a
 digits on a grey, noisy background (gan × wgan_gp at 33 epochs) can be read as one class although its
 grid shows every digit. Setting every pixel below 0 to -1 removes the background and keeps the strokes
 (ink is > 0), so the shares of the cleaned samples say whether the digits are there.
-Numbers of 2026-12-03 in docs/quality.md (the wgan_gp misses).
+Numbers of 2026-12-03 in docs/results/mnist_quality.md (the wgan_gp misses).
 """
 
 from __future__ import annotations

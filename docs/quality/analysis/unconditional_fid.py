@@ -8,7 +8,7 @@ For each shipped generator (`pretrained=<name>`), with the project's classifier 
 - 12,000 further samples (seed 7): the FID of their first 10,000 (the baseline of the next two), the
   same samples resampled to 10 % per digit by the classifier's reading (with replacement), the share
   read with confidence < 0.9, and the FID of the 10,000 most confident.
-Numbers of 2026-12-03 in docs/quality.md ("Where the unconditional FID goes").
+Numbers of 2026-12-03 in docs/results/mnist_full_length.md ("Where the unconditional FID goes").
 """
 
 from __future__ import annotations
