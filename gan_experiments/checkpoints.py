@@ -244,6 +244,7 @@ def legacy_spec(run: DictConfig, facts: dict[str, Any]) -> DataSpec:
 
 def model_from_checkpoint(checkpoint: dict[str, Any], device: str | torch.device = "cpu") -> LightningModule:
     """The trained module in eval mode, with non-parameter state (counters, EMA, …) restored."""
+    upgrade_checkpoint(checkpoint, CHECKPOINT_KEY)
     model = build_model(*model_config_and_spec(checkpoint))
     model.load_state_dict(checkpoint["state_dict"])
     model.on_load_checkpoint(checkpoint)

@@ -37,6 +37,7 @@ from gan_experiments.checkpoints import (
     run_config,
 )
 from gan_experiments.cli import run_command
+from gan_experiments.compat import current_name, upgrade_checkpoint
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.instantiation import build_model
 from gan_experiments.metrics.classifier import sha256_of
@@ -68,6 +69,7 @@ def read_record(name: str, folder: Path | None = None) -> dict[str, Any]:
 def load_pretrained(name: str, device: str | torch.device = "cpu", folder: Path | None = None) -> GAN:
     """The packed generator as a GAN module in eval mode (fp32), after its sha256 matches the record."""
     folder = folder or WEIGHTS_DIR
+    name = current_name("pretrained", name)
     record = read_record(name, folder)
     path = folder / f"{name}.pt"
     if not path.is_file():
@@ -83,7 +85,7 @@ def load_pretrained(name: str, device: str | torch.device = "cpu", folder: Path 
 
 def load_packed(path: Path) -> GAN:
     """A packed file as a GAN module in eval mode, fp32; its run config checked like a checkpoint's."""
-    packed = torch.load(path, map_location="cpu", weights_only=True)
+    packed = upgrade_checkpoint(torch.load(path, map_location="cpu", weights_only=True), CHECKPOINT_KEY)
     check_run_config(packed[CHECKPOINT_KEY], path)
     model = build_model(*model_config_and_spec(packed))
     model.discard_ema()  # the packed weights are the EMA's: they go into the generator

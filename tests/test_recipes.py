@@ -9,16 +9,16 @@ from conftest import make_config
 from torch import nn
 
 from gan_experiments.errors import ConfigError
-from gan_experiments.losses import LeastSquaresLoss, NonSaturatingLoss, WassersteinGPLoss
+from gan_experiments.losses import GradientPenalty, LeastSquaresLoss, NonSaturatingLoss, WassersteinLoss
 from gan_experiments.networks.conditional import ConditionalDiscriminator
+from gan_experiments.networks.conv_gan import ConvGANDiscriminator, ConvGANGenerator
 from gan_experiments.networks.dcgan import DCGANDiscriminator
-from gan_experiments.networks.lsgan import LSGANDiscriminator, LSGANGenerator
 from gan_experiments.networks.mlp import MLPDiscriminator, MLPGenerator
 from gan_experiments.networks.norm import uses_batch_norm
 from gan_experiments.networks.patchgan import PatchDiscriminator
 from gan_experiments.train import build
 
-NOISE_MODELS = ["gan", "dcgan", "lsgan", "cgan", "cgan_mlp"]
+NOISE_MODELS = ["gan", "dcgan", "conv_gan", "cgan", "cgan_mlp"]
 
 
 @pytest.mark.parametrize("model", [*NOISE_MODELS, "pix2pix", "cyclegan"])
@@ -55,7 +55,8 @@ def test_other_losses_keep_the_models_optimizer(smoke_config):
 @pytest.mark.parametrize("model", ["dcgan", "cgan"])
 def test_batch_norm_in_a_penalized_critic_is_refused_in_one_line(smoke_config, model):
     cfg = smoke_config(f"model={model}", "loss=wgan_gp", "model.discriminator.norm=batch")
-    with pytest.raises(ConfigError, match=r"loss=wgan_gp .*BatchNorm.*model\.discriminator\.norm=layer"):
+    message = r"^loss\.regularizers\.gp penalizes .*BatchNorm.*model\.discriminator\.norm=layer"
+    with pytest.raises(ConfigError, match=message):
         build(cfg)
 
 
@@ -64,7 +65,7 @@ def test_every_discriminator_takes_the_norm_option():
     critics = {
         "mlp": lambda norm: MLPDiscriminator(image, width=8, norm=norm),
         "dcgan": lambda norm: DCGANDiscriminator(image, width=8, norm=norm),
-        "lsgan": lambda norm: LSGANDiscriminator(image, width=4, norm=norm),
+        "conv_gan": lambda norm: ConvGANDiscriminator(image, width=4, norm=norm),
         "conditional": lambda norm: ConditionalDiscriminator(image, 10, "dcgan", width=8, norm=norm),
         "patch": lambda norm: PatchDiscriminator(2, width=8, norm=norm),
     }
@@ -90,12 +91,12 @@ def test_old_spelling_of_the_dcgan_critic_norm_still_builds():
 def test_the_penalty_is_inside_the_discriminator_weight():
     """pix2pix/CycleGAN halve D's loss as the official code does; the penalty must be halved with it,
     or λ is effectively doubled."""
-    loss = WassersteinGPLoss(gp_weight=10.0)
+    loss = WassersteinLoss(regularizers={"gp": GradientPenalty(weight=10.0)})
     critic = nn.Sequential(nn.Flatten(), nn.Linear(8, 1))
     real, fake = torch.randn(3, 2, 2, 2), torch.randn(3, 2, 2, 2)
     generator = torch.Generator().manual_seed(0)
     total, logs = loss.discriminator_objective(critic, real, fake, weight=0.5, generator=generator)
-    terms = logs["loss/d_real"] + logs["loss/d_fake"] + logs["loss/d_penalty"]
+    terms = logs["loss/d_real"] + logs["loss/d_fake"] + logs["loss/d_gp"]
     assert total.item() == pytest.approx(0.5 * terms.item())
 
 
@@ -146,9 +147,9 @@ def saturated_share(generator: nn.Module, z_dim: int) -> float:
     return (images.abs() > 0.95).float().mean().item()
 
 
-def test_lsgan_generator_starts_unsaturated_with_the_notes_initialization():
+def test_conv_gan_generator_starts_unsaturated_with_the_notes_initialization():
     torch.manual_seed(0)
-    assert saturated_share(LSGANGenerator(96, (1, 28, 28), width=32), 96) < 0.05
+    assert saturated_share(ConvGANGenerator(96, (1, 28, 28), width=32), 96) < 0.05
     torch.manual_seed(0)
-    pytorch_default = LSGANGenerator(96, (1, 28, 28), width=32, init="default")
+    pytorch_default = ConvGANGenerator(96, (1, 28, 28), width=32, init="default")
     assert saturated_share(pytorch_default, 96) > 0.2  # what the notes' init avoids
