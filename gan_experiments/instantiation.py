@@ -62,3 +62,7 @@ def build_model(node: DictConfig, data_spec: DataSpec) -> Any:
         raise
     except ValueError as error:
         raise ConfigError(str(error)) from None
+    except TypeError as error:
+        if "unexpected keyword argument" not in str(error):
+            raise
+        raise ConfigError(f"{_full_key(node)}: {error}") from None
