@@ -27,6 +27,8 @@ def test_help_lists_the_config_groups(tmp_path):
     for line in (
         "model: cgan, cgan_mlp, conv_gan, cyclegan, dcgan, gan, lsgan, pix2pix",
         "loss: bce, hinge, lsgan, minimax, wgan_gp",
+        "regularizer: gp, r1, r2",
+        "extension: categorical_code, top_k",
         "debug:",
     ):
         assert line in out
@@ -45,9 +47,9 @@ def test_help_lists_the_config_groups(tmp_path):
 
 
 def test_cfg_job_prints_the_composed_config(tmp_path):
-    result = run_cli("model=lsgan", "loss=hinge", "model.d_steps=3", "--cfg", "job", root=tmp_path)
+    result = run_cli("model=conv_gan", "loss=hinge", "model.d_steps=3", "--cfg", "job", root=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "gan_experiments.networks.lsgan.LSGANGenerator" in result.stdout
+    assert "gan_experiments.networks.conv_gan.ConvGANGenerator" in result.stdout
     assert "gan_experiments.losses.HingeLoss" in result.stdout
     assert "d_steps: 3" in result.stdout
 

@@ -29,7 +29,13 @@ SUFFIX = {"torchscript": ".pt", "onnx": ".onnx"}
 EXPECTED = {
     "gan": {"model": "GAN", "generator": "MLPGenerator", "noise": "normal", "z_dim": 100, "ema": False},
     "dcgan": {"model": "GAN", "generator": "DCGANGenerator", "noise": "normal", "z_dim": 100, "ema": True},
-    "lsgan": {"model": "GAN", "generator": "LSGANGenerator", "noise": "uniform", "z_dim": 96, "ema": False},
+    "conv_gan": {
+        "model": "GAN",
+        "generator": "ConvGANGenerator",
+        "noise": "uniform",
+        "z_dim": 96,
+        "ema": False,
+    },
     "cgan": {"model": "ConditionalGAN", "generator": "ConditionalGenerator", "num_classes": 10, "ema": False},
     "pix2pix": {
         "model": "Pix2Pix",
@@ -63,7 +69,7 @@ def checkpoints(tmp_path_factory, fake_mnist_dir, one_thread) -> dict[str, Path]
     runs = {
         "gan": ["model=gan", *mnist],
         "dcgan": ["model=dcgan", "model.ema_decay=0.9", *mnist],
-        "lsgan": ["model=lsgan", *mnist],
+        "conv_gan": ["model=conv_gan", *mnist],
         "cgan": ["model=cgan", *mnist],
         "pix2pix": ["model=pix2pix", "data=paired_folder", f"data.root={paired}"],
         "cyclegan": ["model=cyclegan", "data=unpaired_folder", f"data.root={unpaired}"],
@@ -273,9 +279,9 @@ def test_the_entry_point_logs_bad_input_in_one_line_and_exits_1(checkpoints, tmp
 def test_parity_sees_weights_that_differ_from_the_file(checkpoints, tmp_path):
     """The check is not vacuous: the same file against a changed model reads a large difference."""
     out = tmp_path / "g.pt"
-    cfg = export_config(tmp_path, checkpoints["lsgan"], "format=torchscript", f"out={out}")
+    cfg = export_config(tmp_path, checkpoints["conv_gan"], "format=torchscript", f"out={out}")
     export(cfg)
-    model, run = load_model(checkpoints["lsgan"])
+    model, run = load_model(checkpoints["conv_gan"])
     (target,) = export_module.export_targets(model, run, cfg)
     assert export_module.parity(out, "torchscript", target, batch=4) == 0
     with torch.no_grad():

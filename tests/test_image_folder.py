@@ -1,4 +1,4 @@
-"""data=image_folder: any folder of images as the data of GAN, DCGAN and LSGAN (listing, square crops,
+"""data=image_folder: any folder of images as the data of GAN, DCGAN and the conv GAN (listing, square crops,
 seeded flips, bad files, the networks at 32/64/128 px, training, and Inception FID/KID of folder runs)."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from gan_experiments.metrics import inception
 from gan_experiments.metrics import run as run_metrics
 from gan_experiments.metrics.folder import FolderGANMetrics
 from gan_experiments.metrics.run import FolderNoiseModelMetrics, MetricSettings, metrics_for
+from gan_experiments.networks.conv_gan import ConvGANDiscriminator, ConvGANGenerator
 from gan_experiments.networks.dcgan import DCGANDiscriminator, DCGANGenerator
-from gan_experiments.networks.lsgan import LSGANDiscriminator, LSGANGenerator
 from gan_experiments.train import build
 
 
@@ -153,27 +153,31 @@ def test_the_convolutional_networks_grow_a_stage_per_doubling(size):
     z = torch.randn(2, 16)
     for generator, discriminator, convs in (
         (DCGANGenerator(16, (3, size, size), width=4), DCGANDiscriminator((3, size, size), width=4), "dcgan"),
-        (LSGANGenerator(16, (3, size, size), width=4), LSGANDiscriminator((3, size, size), width=4), "lsgan"),
+        (
+            ConvGANGenerator(16, (3, size, size), width=4),
+            ConvGANDiscriminator((3, size, size), width=4),
+            "conv_gan",
+        ),
     ):
         images = generator(z)
         assert images.shape == (2, 3, size, size), convs
         assert discriminator(images).numel() == 2
     stages = {32: 2, 64: 3, 128: 4}[size]
-    lsgan_g, lsgan_d = (
-        LSGANGenerator(16, (3, size, size), width=4),
-        LSGANDiscriminator((3, size, size), width=4),
+    conv_g, conv_d = (
+        ConvGANGenerator(16, (3, size, size), width=4),
+        ConvGANDiscriminator((3, size, size), width=4),
     )
-    assert sum(isinstance(m, nn.ConvTranspose2d) for m in lsgan_g.modules()) == stages
-    assert sum(isinstance(m, nn.Conv2d) for m in lsgan_d.modules()) == stages
+    assert sum(isinstance(m, nn.ConvTranspose2d) for m in conv_g.modules()) == stages
+    assert sum(isinstance(m, nn.Conv2d) for m in conv_d.modules()) == stages
 
 
 @pytest.mark.parametrize(
     ("size", "start", "fc_in"), [(28, 7, 64 * 4 * 4), (32, 8, 64 * 5 * 5), (44, 11, 64 * 8 * 8)]
 )
-def test_the_notes_lsgan_networks_keep_their_layers_up_to_63_px(size, start, fc_in):
+def test_the_notes_conv_gan_networks_keep_their_layers_up_to_63_px(size, start, fc_in):
     """Checkpoints of the notes' network (28 and 32 px, and the other sizes MNIST's padding makes) load
     into the grown module layout."""
-    g, d = LSGANGenerator(96, (1, size, size)), LSGANDiscriminator((1, size, size))
+    g, d = ConvGANGenerator(96, (1, size, size)), ConvGANDiscriminator((1, size, size))
     assert [k for k in g.state_dict() if k.startswith("upsample") and k.endswith("weight")] == [
         "upsample.0.weight",
         "upsample.2.weight",
@@ -190,9 +194,9 @@ def test_the_notes_lsgan_networks_keep_their_layers_up_to_63_px(size, start, fc_
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("model", "size"), [("gan", 32), ("dcgan", 64), ("lsgan", 64)])
+@pytest.mark.parametrize(("model", "size"), [("gan", 32), ("dcgan", 64), ("conv_gan", 64)])
 def test_noise_models_train_on_a_folder(smoke_config, folder, tmp_path, model, size):
-    widths = {"gan": 16, "dcgan": 4, "lsgan": 4}[model]
+    widths = {"gan": 16, "dcgan": 4, "conv_gan": 4}[model]
     cfg = smoke_config(
         f"model={model}",
         "data=image_folder",

@@ -5,9 +5,9 @@ import torch
 from torch import nn
 
 from gan_experiments.networks.conditional import ConditionalDiscriminator, ConditionalGenerator, LabelEncoder
+from gan_experiments.networks.conv_gan import ConvGANDiscriminator, ConvGANGenerator
 from gan_experiments.networks.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_layout
 from gan_experiments.networks.init import init_weights
-from gan_experiments.networks.lsgan import LSGANDiscriminator, LSGANGenerator
 from gan_experiments.networks.mlp import MLPDiscriminator, MLPGenerator
 
 SHAPES = [(1, 28, 28), (1, 32, 32), (3, 32, 32), (3, 64, 64)]
@@ -19,9 +19,9 @@ SHAPES = [(1, 28, 28), (1, 32, 32), (3, 32, 32), (3, 64, 64)]
     [
         (lambda s: MLPGenerator(16, s, width=8), lambda s: MLPDiscriminator(s, width=8)),
         (lambda s: DCGANGenerator(16, s, width=8), lambda s: DCGANDiscriminator(s, width=8)),
-        (lambda s: LSGANGenerator(16, s, width=4), lambda s: LSGANDiscriminator(s, width=4)),
+        (lambda s: ConvGANGenerator(16, s, width=4), lambda s: ConvGANDiscriminator(s, width=4)),
     ],
-    ids=["mlp", "dcgan", "lsgan"],
+    ids=["mlp", "dcgan", "conv_gan"],
 )
 def test_generator_makes_images_and_discriminator_one_logit_each(make_g, make_d, shape):
     g, d = make_g(shape), make_d(shape)
@@ -41,13 +41,13 @@ def test_mlp_defaults_follow_the_seed_notes():
     assert slopes == {0.01}
 
 
-def test_lsgan_networks_match_the_seed_notes_at_28px():
-    d = LSGANDiscriminator((1, 28, 28))
+def test_conv_gan_networks_match_the_seed_notes_at_28px():
+    d = ConvGANDiscriminator((1, 28, 28))
     convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
     assert [(c.out_channels, c.kernel_size) for c in convs] == [(32, (5, 5)), (64, (5, 5))]
     fcs = [m for m in d.modules() if isinstance(m, nn.Linear)]
     assert [(f.in_features, f.out_features) for f in fcs] == [(4 * 4 * 64, 1024), (1024, 1)]
-    g = LSGANGenerator(96, (1, 28, 28))
+    g = ConvGANGenerator(96, (1, 28, 28))
     fcs = [m for m in g.modules() if isinstance(m, nn.Linear)]
     assert [f.out_features for f in fcs] == [1024, 7 * 7 * 128]
     deconvs = [m for m in g.modules() if isinstance(m, nn.ConvTranspose2d)]
@@ -85,7 +85,7 @@ def test_init_schemes(kind):
         init_weights(net, "uniformish")
 
 
-@pytest.mark.parametrize("backbone, width", [("mlp", 8), ("dcgan", 8), ("lsgan", 4)])
+@pytest.mark.parametrize("backbone, width", [("mlp", 8), ("dcgan", 8), ("conv_gan", 4)])
 @pytest.mark.parametrize("encoding", ["embedding", "onehot"])
 def test_conditional_networks(backbone, width, encoding):
     shape = (1, 32, 32)
