@@ -26,7 +26,7 @@ def test_help_lists_the_config_groups(tmp_path):
     out = run_cli("--help", root=tmp_path).stdout
     for line in (
         "model: cgan, cgan_mlp, conv_gan, cyclegan, dcgan, gan, lsgan, pix2pix",
-        "loss: bce, hinge, lsgan, minimax, wgan_gp",
+        "loss: bce, hinge, lsgan, minimax, wgan, wgan_gp",
         "regularizer: gp, r1, r2",
         "extension: categorical_code, top_k",
         "debug:",
