@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Kind = Literal["noise", "conditional", "paired", "unpaired"]
+#: the kinds whose rows are measured against the bar: their experiments (conf/experiment/*_mnist*.yaml)
+#: switch callbacks.quality_bar on; the translation rows have no such callback
+BAR_KINDS: tuple[Kind, ...] = ("noise", "conditional")
 Scores = dict[str, float]
 
 LOSSES = ("bce", "minimax", "lsgan", "hinge", "wgan_gp")
