@@ -26,16 +26,18 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check gan_experiments tests
-	$(BIN)/ruff format --check gan_experiments tests
+	$(BIN)/ruff check gan_experiments gan_lab tests
+	$(BIN)/ruff format --check gan_experiments gan_lab tests
+	$(BIN)/lint-imports  # pyproject.toml [tool.importlinter]: gan_experiments never imports gan_lab
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix gan_experiments tests
-	$(BIN)/ruff format gan_experiments tests
+	$(BIN)/ruff check --fix gan_experiments gan_lab tests
+	$(BIN)/ruff format gan_experiments gan_lab tests
 
 tensorboard: $(STAMP)
 	$(BIN)/tensorboard --logdir logs
 
 clean:
-	rm -rf logs/train logs/eval logs/generate logs/translate logs/export logs/score logs/mlruns .pytest_cache .ruff_cache
+	rm -rf logs/train logs/eval logs/generate logs/translate logs/export logs/score logs/mlruns .pytest_cache .ruff_cache \
+		.import_linter_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_experiments import bench
 from gan_experiments.train import build
+from gan_lab import bench
 
 
 def test_tiny_benchmark_measures_every_variant_and_prints_the_ratios(tmp_path, capsys):

@@ -24,7 +24,7 @@ from gan_experiments.metrics.classifier import (
     sha256_of,
 )
 from gan_experiments.metrics.generative import MNISTGANMetrics
-from gan_experiments.metrics.train_classifier import accuracy, main
+from gan_lab.train_classifier import accuracy, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -123,7 +123,7 @@ def test_training_cli_writes_weights_and_their_record(fake_mnist_dir, tmp_path, 
     assert main([*args, "--min-accuracy", "0"]) == 0
     record = json.loads(record_path(out).read_text())
     assert record["sha256"] == sha256_of(out)
-    assert record["command"].startswith("python -m gan_experiments.metrics.train_classifier --data-dir")
+    assert record["command"].startswith("python -m gan_lab.train_classifier --data-dir")
     assert {"test_accuracy", "torch_version", "seed"} <= set(record)
     assert "test accuracy" in capsys.readouterr().out
     assert load_mnist_classifier(weights_path=out).num_features == MNISTClassifier.num_features

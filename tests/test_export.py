@@ -65,7 +65,7 @@ def checkpoints(tmp_path_factory, fake_mnist_dir, one_thread) -> dict[str, Path]
     unpaired = write_unpaired_dataset(root / "h2z", n_a=4, n_b=4, n_test_a=2, n_test_b=2, size=40)
     mnist = [f"data.data_dir={fake_mnist_dir}", "data.val_size=32"]
     fast = ["debug=smoke", "data.download=false", "callbacks.metrics.every_n_epochs=0"]
-    fast += ["~callbacks.sample_grid", "~callbacks.best_checkpoint", "~callbacks.quality_bar"]
+    fast += ["~callbacks.sample_grid", "~callbacks.best_checkpoint"]
     runs = {
         "gan": ["model=gan", *mnist],
         "dcgan": ["model=dcgan", "model.ema_decay=0.9", *mnist],

@@ -16,8 +16,10 @@ from gan_experiments import pretrained
 from gan_experiments.checkpoints import load_model
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.generate import generate
+from gan_experiments.metrics.classifier import sha256_of
 from gan_experiments.models.gan import GAN
 from gan_experiments.train import train
+from gan_lab import pretrained as packing
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def packed(tmp_path_factory, fake_mnist_dir):
     train(make_config([*overrides, "data.download=false"], root / "run"))
     checkpoint = root / "run" / "checkpoints" / "last.ckpt"
     command = "gan-train " + " ".join(overrides)
-    record = pretrained.pack(checkpoint, "smoke_cgan", command, mnist, root / "weights", num_samples=200)
+    record = packing.pack(checkpoint, "smoke_cgan", command, mnist, root / "weights", num_samples=200)
     return {"checkpoint": checkpoint, "folder": root / "weights", "record": record}
 
 
@@ -54,7 +56,7 @@ def test_a_packed_generator_samples_what_the_checkpoints_ema_generator_samples(p
 def test_the_record_holds_checksum_metrics_and_the_training_command(packed):
     record = json.loads((packed["folder"] / "smoke_cgan.json").read_text())
     assert record == packed["record"]
-    assert record["sha256"] == pretrained.sha256_of(packed["folder"] / "smoke_cgan.pt")
+    assert record["sha256"] == sha256_of(packed["folder"] / "smoke_cgan.pt")
     assert record["trained_by"].startswith("gan-train debug=smoke model=cgan")
     assert {"fid", "coverage_min", "label_accuracy"} <= set(record["metrics"]) & set(record["metrics_fp32"])
     assert record["source"]["checkpoint"] == "last.ckpt" and record["source"]["batches_seen"] > 0
@@ -86,7 +88,7 @@ def test_generate_pretrained_writes_a_grid_without_a_checkpoint(packed, tmp_path
             generate(make_config(overrides, tmp_path, config_name="generate"))
 
 
-@pytest.mark.parametrize("name", ["gan_mnist", "dcgan_mnist", "lsgan_mnist", "cgan_mnist"])
+@pytest.mark.parametrize("name", ["gan_mnist", "dcgan_mnist", "conv_gan_mnist", "cgan_mnist"])
 def test_the_shipped_generators_load_and_sample_on_a_fresh_install(name, tmp_path):
     """No training, no download: the weights and records in the package (pip install -e or a wheel)."""
     record = pretrained.read_record(name)
@@ -105,7 +107,7 @@ def test_the_shipped_generators_load_and_sample_on_a_fresh_install(name, tmp_pat
 def test_packing_a_missing_checkpoint_is_one_line_and_writes_nothing(tmp_path, caplog):
     missing = tmp_path / "none.ckpt"
     with pytest.raises(SystemExit) as stopped, caplog.at_level(logging.ERROR):
-        pretrained.main(
+        packing.main(
             ["--ckpt", str(missing), "--name", "x", "--trained-by", "t", "--out", str(tmp_path / "out")]
         )
     assert stopped.value.code == 1

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import make_config
 
-from gan_experiments.quality import report
-from gan_experiments.quality.__main__ import (
+from gan_lab.quality import report
+from gan_lab.quality.__main__ import (
     IDENTITY_FILE,
     MAKE_TRAIN_EXPERIMENT,
     continues,
@@ -19,14 +19,14 @@ from gan_experiments.quality.__main__ import (
     parse_args,
     runner_overrides,
 )
-from gan_experiments.quality.rows import LOSSES, fid_within, matrix, rarest_digit_at_least, select
-from gan_experiments.quality.run import Budget, metric_schedule, parse_duration
+from gan_lab.quality.rows import BAR_KINDS, LOSSES, fid_within, matrix, rarest_digit_at_least, select
+from gan_lab.quality.run import Budget, metric_schedule, parse_duration
 
 
 def test_the_matrix_has_every_preset_and_every_family_loss_pair():
     keys = [row.key for row in matrix()]
     assert len(keys) == len(set(keys))
-    assert {"gan_mnist", "gan_mnist_assignment", "dcgan_mnist", "lsgan_mnist", "cgan_mnist"} <= set(keys)
+    assert {"gan_mnist", "gan_mnist_assignment", "dcgan_mnist", "conv_gan_mnist", "cgan_mnist"} <= set(keys)
     for family, preset in (("gan", "gan_mnist"), ("dcgan", "dcgan_mnist")):
         commands = {tuple(row.overrides) for row in matrix() if row.group in (family, "presets")}
         for loss in LOSSES:
@@ -143,6 +143,44 @@ def test_the_bar_holds_only_when_fid_and_every_digit_share_do():
     assert bar.met({"l1": 0.1}) is None  # not an MNIST noise model: left alone
     with pytest.raises(ValueError, match=r"callbacks\.quality_bar"):
         QualityBar(dirpath="unused", digit_share=(0.2, 0.1))
+
+
+BAR_EXPERIMENTS = ["gan_mnist", "gan_mnist_assignment", "dcgan_mnist", "conv_gan_mnist", "cgan_mnist"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "has_bar"),
+    [
+        (["model=dcgan"], False),
+        (["model=cyclegan", "data=unpaired_folder"], False),
+        (["experiment=cyclegan_mnist_strokes"], False),
+        (["model=dcgan", "callbacks=[default,quality_bar]"], True),
+        *[([f"experiment={name}"], True) for name in BAR_EXPERIMENTS],
+    ],
+)
+def test_only_the_mnist_experiments_measured_against_the_bar_switch_it_on(tmp_path, overrides, has_bar):
+    """The bar is an MNIST benchmark check, not part of every run: default.yaml leaves it out, the MNIST
+    experiments bring it (with its settings, so `callbacks.quality_bar.stop=true` works on them)."""
+    callbacks = make_config(overrides, tmp_path).callbacks
+    assert ("quality_bar" in callbacks) is has_bar
+    assert {"metrics", "last_checkpoint", "sample_grid"} <= set(callbacks), "the default callbacks stay"
+    if has_bar:
+        assert callbacks.quality_bar._target_ == "gan_experiments.callbacks.quality_bar.QualityBar"
+        assert callbacks.quality_bar.stop is False
+
+
+def test_time_to_quality_stops_at_the_bar_of_rows_that_have_one(tmp_path):
+    """Each row's time-to-quality command composes: the bar's `stop` is set on the MNIST rows (whose
+    experiments bring the bar) and left out of the translation rows (which have none)."""
+    args = parse_args(["--time-to-quality", "--only", "presets,translation"])
+    for row in args.rows:
+        has_bar = row.kind in BAR_KINDS
+        schedule = metric_schedule(args.budget_, 500, 10_000, has_bar=has_bar)
+        assert ("callbacks.quality_bar.stop=true" in schedule) is has_bar
+        command = [*row.command(True), *runner_overrides(row, args, schedule)]
+        callbacks = make_config(command, tmp_path).callbacks
+        assert ("quality_bar" in callbacks) is has_bar, row.key
+        assert not has_bar or callbacks.quality_bar.stop is True
 
 
 def test_time_to_quality_stops_at_the_bar_and_scores_that_checkpoint(tmp_path):

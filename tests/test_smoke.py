@@ -89,7 +89,7 @@ def test_spectral_norm_wraps_every_discriminator_layer(smoke_config):
         ("dcgan_mnist", "GAN", True),
         ("gan_mnist", "GAN", True),
         ("gan_mnist_assignment", "GAN", False),
-        ("lsgan_mnist", "GAN", True),
+        ("conv_gan_mnist", "GAN", True),
         ("cgan_mnist", "ConditionalGAN", True),
     ],
 )

@@ -1,6 +1,6 @@
 """Synthetic datasets in the real on-disk formats: MNIST IDX files and pix2pix/CycleGAN folders.
 
-For trying a pipeline offline, for the benchmark (`gan_experiments.bench`) and for the tests: the
+For trying a pipeline offline, for the benchmark (`gan_lab.bench`) and for the tests: the
 images are noise over a gradient (every crop and flip changes the pixels) and the fake digits are a
 bright bar at a label-dependent place (not MNIST, but learnable).
 """

@@ -131,7 +131,7 @@ def load_mnist_classifier(
         raise UserError(
             f"{weights_path}: sha256 {actual[:12]}… differs from the recorded {expected[:12]}…; "
             "the file is corrupted or was replaced "
-            "(python -m gan_experiments.metrics.train_classifier retrains it)"
+            "(python -m gan_lab.train_classifier retrains it)"
         )
     network = MNISTClassifier(resize_mode=resize_mode)
     network.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gan_experiments.bench.configs import Sizes
 from gan_experiments.data.synthetic import write_fake_mnist, write_paired_dataset, write_unpaired_dataset
+from gan_lab.bench.configs import Sizes
 
 
 def write_data(root: Path, sizes: Sizes) -> None:

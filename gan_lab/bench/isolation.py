@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gan_experiments.bench.timing import Measurement
+from gan_lab.bench.timing import Measurement
 
 RESULT_PREFIX = "BENCH_RESULT "
 
@@ -17,7 +17,7 @@ RESULT_PREFIX = "BENCH_RESULT "
 def run_isolated(model: str, variant: str, data_root: Path, args: argparse.Namespace) -> Measurement | str:
     """One measurement in a fresh process; its result, or the one-line reason it failed."""
     command = [
-        sys.executable, "-m", "gan_experiments.bench", "--worker", f"{model}:{variant}",
+        sys.executable, "-m", "gan_lab.bench", "--worker", f"{model}:{variant}",
         "--data-root", str(data_root), "--steps", str(args.steps), "--warmup", str(args.warmup),
         "--device", args.device,
     ]  # fmt: skip

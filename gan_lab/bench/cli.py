@@ -1,4 +1,4 @@
-"""`python -m gan_experiments.bench`: ms/iter, images/s and peak memory of one training step.
+"""`python -m gan_lab.bench`: ms/iter, images/s and peak memory of one training step.
 
 For each model (gan, dcgan, pix2pix, cyclegan) three variants train the same networks with the same
 losses and optimizers on the same batches:
@@ -14,9 +14,9 @@ leak from one measurement into the next. Data is synthetic in the real on-disk f
 files, pix2pix/CycleGAN JPEG folders at the real image size), so nothing is downloaded. The first
 ``--warmup`` steps (cuDNN autotuning, compilation, CUDA graph capture) are not timed.
 
-    python -m gan_experiments.bench                         # all models and variants, real sizes
-    python -m gan_experiments.bench --models dcgan --steps 200 --json bench.json
-    python -m gan_experiments.bench --tiny --device cpu     # seconds on a laptop (the test suite)
+    python -m gan_lab.bench                         # all models and variants, real sizes
+    python -m gan_lab.bench --models dcgan --steps 200 --json bench.json
+    python -m gan_lab.bench --tiny --device cpu     # seconds on a laptop (the test suite)
 """
 
 from __future__ import annotations
@@ -31,18 +31,16 @@ from pathlib import Path
 
 import torch
 
-from gan_experiments.bench.configs import MODELS, VARIANTS, Sizes
-from gan_experiments.bench.isolation import RESULT_PREFIX, run_isolated
-from gan_experiments.bench.report import table
-from gan_experiments.bench.run import measure
-from gan_experiments.bench.synthetic import write_data
-from gan_experiments.bench.timing import Measurement
+from gan_lab.bench.configs import MODELS, VARIANTS, Sizes
+from gan_lab.bench.isolation import RESULT_PREFIX, run_isolated
+from gan_lab.bench.report import table
+from gan_lab.bench.run import measure
+from gan_lab.bench.synthetic import write_data
+from gan_lab.bench.timing import Measurement
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m gan_experiments.bench", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m gan_lab.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {MODELS}")
     parser.add_argument(
         "--variants", default=",".join(VARIANTS), help=f"comma-separated subset of {VARIANTS}"

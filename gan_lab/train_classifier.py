@@ -1,6 +1,6 @@
 """Train the MNIST feature network that the GAN metrics use, and record its weights' sha256.
 
-    python -m gan_experiments.metrics.train_classifier --data-dir data \
+    python -m gan_lab.train_classifier --data-dir data \
         --out gan_experiments/metrics/weights/mnist_classifier.pt
 
 A plain loop rather than Lightning: this is a small supervised model trained once, and a dozen lines of
@@ -125,7 +125,9 @@ def save(network: MNISTClassifier, out: Path, record: dict) -> dict:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m gan_lab.train_classifier", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument(
         "--data-dir", default="data", help="folder holding MNIST/raw (IDX files, .gz or unpacked)"
     )
@@ -163,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         [
             "python",
             "-m",
-            "gan_experiments.metrics.train_classifier",
+            "gan_lab.train_classifier",
             *(sys.argv[1:] if argv is None else argv),
         ]
     )

@@ -1,10 +1,10 @@
-"""`python -m gan_experiments.quality`: train the quality matrix, score every row, write the tables.
+"""`python -m gan_lab.quality`: train the quality matrix, score every row, write the tables.
 
-    python -m gan_experiments.quality                              # every row, 5 min each on this CPU
-    python -m gan_experiments.quality --only dcgan --budget 15m    # a family, longer
-    python -m gan_experiments.quality --only presets --full        # presets at their full length
-    python -m gan_experiments.quality --device cuda --budget 2m    # a GPU run
-    python -m gan_experiments.quality --tiny                       # the test suite's wiring check
+    python -m gan_lab.quality                              # every row, 5 min each on this CPU
+    python -m gan_lab.quality --only dcgan --budget 15m    # a family, longer
+    python -m gan_lab.quality --only presets --full        # presets at their full length
+    python -m gan_lab.quality --device cuda --budget 2m    # a GPU run
+    python -m gan_lab.quality --tiny                       # the test suite's wiring check
 
 Writes into `--out`: `quality.json` (every metric of every row, updated after each row), `quality.md`
 (the tables of docs/results/mnist_quality.md), `grids/<row>.png` and `rows/<row>/` (each row's run directory:
@@ -29,9 +29,9 @@ import torch
 
 from gan_experiments.data.synthetic import write_fake_mnist
 from gan_experiments.metrics.run import MetricSettings
-from gan_experiments.quality import report
-from gan_experiments.quality.rows import Row, matrix, select
-from gan_experiments.quality.run import (
+from gan_lab.quality import report
+from gan_lab.quality.rows import BAR_KINDS, Row, matrix, select
+from gan_lab.quality.run import (
     Budget,
     draw_grid,
     last_lines,
@@ -55,9 +55,7 @@ MAKE_TRAIN_EXPERIMENT = "cgan_mnist"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m gan_experiments.quality", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m gan_lab.quality", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only", default=None, help="comma-separated row keys or groups (presets, gan, dcgan, translation)"
     )
@@ -175,7 +173,7 @@ def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dic
     run_dir = args.out / "rows" / row.key
     eval_every = args.eval_every if args.time_to_quality else None
     budget = args.budget_ if args.time_to_quality else args.budget_.scaled(row.time_scale)
-    schedule = metric_schedule(budget, eval_every, args.num_samples)
+    schedule = metric_schedule(budget, eval_every, args.num_samples, has_bar=row.kind in BAR_KINDS)
     extra = runner_overrides(row, args, schedule)
     last = run_dir / "checkpoints" / "last.ckpt"
     # what the run trains, apart from where the data lies and how long, in the order the train command
@@ -247,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         matrix_time_budget = args.budget_.seconds is not None and not args.time_to_quality
         scaled_note = " (× the row's time scale, see each row)"
         results["settings"] = {
-            "command": " ".join(["python -m gan_experiments.quality", *given]),
+            "command": " ".join(["python -m gan_lab.quality", *given]),
             "budget": args.budget_.describe() + (scaled_note if matrix_time_budget else ""),
             "device": device_name(args.device),
             "num_samples": args.num_samples,

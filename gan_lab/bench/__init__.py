@@ -1,4 +1,4 @@
-"""`python -m gan_experiments.bench`: one training step of gan, dcgan, pix2pix and CycleGAN timed as a plain
+"""`python -m gan_lab.bench`: one training step of gan, dcgan, pix2pix and CycleGAN timed as a plain
 PyTorch loop, under the Trainer and with perf=fast (docs/benchmarks.md).
 
 - `cli`: the command line (options, the driver loop, the printed and JSON results);
@@ -11,11 +11,11 @@ PyTorch loop, under the Trainer and with perf=fast (docs/benchmarks.md).
 - `report`: the table of measurements and their ratios.
 """
 
-from gan_experiments.bench.cli import main, parse_args
-from gan_experiments.bench.configs import MODELS, VARIANTS, Sizes, bench_config
-from gan_experiments.bench.reference import REFERENCE_STEPS
-from gan_experiments.bench.synthetic import write_data
-from gan_experiments.bench.timing import Measurement
+from gan_lab.bench.cli import main, parse_args
+from gan_lab.bench.configs import MODELS, VARIANTS, Sizes, bench_config
+from gan_lab.bench.reference import REFERENCE_STEPS
+from gan_lab.bench.synthetic import write_data
+from gan_lab.bench.timing import Measurement
 
 __all__ = [
     "MODELS",

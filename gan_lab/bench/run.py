@@ -10,9 +10,9 @@ import lightning.pytorch as pl
 import torch
 from omegaconf import DictConfig
 
-from gan_experiments.bench.configs import Sizes, bench_config
-from gan_experiments.bench.reference import run_reference
-from gan_experiments.bench.timing import ClockCallback, Measurement, StepClock, peak_memory
+from gan_lab.bench.configs import Sizes, bench_config
+from gan_lab.bench.reference import run_reference
+from gan_lab.bench.timing import ClockCallback, Measurement, StepClock, peak_memory
 
 
 def run_trainer(cfg: DictConfig, clock: StepClock) -> None:

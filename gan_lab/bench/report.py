@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from gan_experiments.bench.configs import VARIANTS
-from gan_experiments.bench.timing import Measurement
+from gan_lab.bench.configs import VARIANTS
+from gan_lab.bench.timing import Measurement
 
 
 def ratio(numerator: Measurement | None, denominator: Measurement | None) -> float:

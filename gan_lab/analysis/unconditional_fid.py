@@ -1,6 +1,6 @@
 """Where an unconditional generator's FID goes: its digit shares and its in-between samples.
 
-    python docs/quality/analysis/unconditional_fid.py dcgan_mnist gan_mnist cgan_mnist --data-dir data
+    python -m gan_lab.analysis.unconditional_fid dcgan_mnist gan_mnist cgan_mnist --data-dir data
 
 For each shipped generator (`pretrained=<name>`), with the project's classifier and 10,000 samples:
 - FID of its samples (seed 0, as `evaluate`), and its digit shares;
@@ -36,7 +36,9 @@ def resample(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m gan_lab.analysis.unconditional_fid", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("names", nargs="+")
     parser.add_argument("--data-dir", default="data")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Digit shares of a noise model's samples as generated and with their grey background set to black.
 
-    python docs/quality/analysis/background_shares.py CHECKPOINT [--samples 5000]
+    python -m gan_lab.analysis.background_shares CHECKPOINT [--samples 5000]
 
 The project's classifier was trained on MNIST, whose background is exactly -1; a generator that draws
 digits on a grey, noisy background (gan × wgan_gp at 33 epochs) can be read as one class although its
@@ -28,7 +28,9 @@ def shares_and_doubt(classifier: torch.nn.Module, images: torch.Tensor) -> tuple
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m gan_lab.analysis.background_shares", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("checkpoint")
     parser.add_argument("--samples", type=int, default=5000)
     args = parser.parse_args()

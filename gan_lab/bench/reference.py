@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import Tensor, nn
 
-from gan_experiments.bench.timing import StepClock
 from gan_experiments.models.image_pool import ImagePool
+from gan_lab.bench.timing import StepClock
 
 
 def set_requires_grad(networks: Sequence[nn.Module], flag: bool) -> None:

@@ -26,7 +26,7 @@ from gan_experiments.checkpoints import build_datamodule, load_model, read_check
 from gan_experiments.data.spec import SpecifiedDataModule
 from gan_experiments.metrics.run import MetricSettings, evaluate_model
 from gan_experiments.models.base import AdversarialModule
-from gan_experiments.quality.rows import Row
+from gan_lab.quality.rows import Row
 
 
 @dataclass(frozen=True)
@@ -90,13 +90,17 @@ def train_command(row: Row, run_dir: Path, budget: Budget, extra: list[str], cpu
     ]  # fmt: skip
 
 
-def metric_schedule(budget: Budget, eval_every: int | None, num_samples: int) -> list[str]:
+def metric_schedule(
+    budget: Budget, eval_every: int | None, num_samples: int, has_bar: bool = True
+) -> list[str]:
     """When the metrics run during training. The matrix scores each row once afterwards, so the whole
     budget trains (off); full-length runs keep their presets' per-epoch curve; time-to-quality
-    measures every `eval_every` batches (all inside the timed window) and stops at the bar."""
+    measures every `eval_every` batches (all inside the timed window) and stops at the bar. The bar
+    (callbacks.quality_bar) is switched on by the MNIST noise experiments only (`has_bar`): the
+    translation rows have none to stop at, and run their whole budget."""
     if eval_every:
         return [
-            "callbacks.quality_bar.stop=true",
+            *(["callbacks.quality_bar.stop=true"] if has_bar else []),
             "callbacks.metrics.every_n_epochs=1",
             f"callbacks.metrics.num_samples={num_samples}",
             "trainer.check_val_every_n_epoch=null",
@@ -152,7 +156,7 @@ def load(
     may come from a launch with another (e.g. temporary) data directory."""
     model, run = load_model(checkpoint_path, device)
     run.data.data_dir = str(data_dir)
-    datamodule = build_datamodule(run, model)
+    datamodule = build_datamodule(run)
     datamodule.prepare_data()
     datamodule.setup("validate")
     return model, datamodule
