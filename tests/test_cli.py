@@ -115,10 +115,16 @@ def test_invalid_numbers_are_refused_before_training(smoke_config, override, mes
 
 
 def test_a_run_prints_no_advertisements_deprecations_or_empty_columns(tmp_path, fake_mnist_dir):
+    """…and ends on the run's summary. The quality bar is set so any samples meet it: its checkpoint
+    (bar.ckpt) is written, which is where Lightning used to print "`weights_only` was not set"."""
     summary = "callbacks.model_summary={_target_:gan_experiments.callbacks.model_summary.NetworkSummary}"
+    any_samples_pass = (
+        "callbacks.quality_bar.fid_times_floor=1e9", "callbacks.quality_bar.digit_share=[0,1]"
+    )  # fmt: skip
     result = run_cli(
-        "debug=smoke", f"data.data_dir={fake_mnist_dir}", "data.val_size=32", summary, root=tmp_path
-    )
+        "debug=smoke", f"data.data_dir={fake_mnist_dir}", "data.val_size=32", summary, *any_samples_pass,
+        root=tmp_path,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     printed = result.stdout + result.stderr
     for noise in (
@@ -129,9 +135,21 @@ def test_a_run_prints_no_advertisements_deprecations_or_empty_columns(tmp_path, 
         "already configured",
         "TPU available",
         "was configured so",
+        "weights_only",
+        "Warning",
     ):
         assert noise not in printed, noise
     assert "Trained params" in printed and "DCGANGenerator" in printed and "GPU available" in printed
+    run_dir = next((tmp_path / "logs" / "train" / "runs").iterdir())
+    assert (run_dir / "checkpoints" / "bar.ckpt").is_file()
+    summary_lines = result.stdout[result.stdout.index("Training done: max_epochs=1 reached") :].splitlines()
+    assert f"  run directory  {run_dir}" in summary_lines
+    assert any(line.startswith("  fid            last ") for line in summary_lines)
+    assert any(line.startswith("  quality bar    met ") for line in summary_lines)
+    best = run_dir / "checkpoints" / "best.ckpt"
+    assert f"  samples        python -m gan_experiments.generate ckpt_path={best}" in summary_lines
+    assert f"  TensorBoard    tensorboard --logdir {run_dir}" in summary_lines
+    assert "epoch 0 (2 batches): fid " in result.stdout
 
 
 INSTALLED_COMMANDS = {

@@ -150,7 +150,7 @@ class Preemption(Checkpoint):
         if not trainer.strategy.reduce_boolean_decision(bool(self.received), all=False):
             return
         received = self.received[0] if self.received else signal.SIGTERM  # only another rank got one
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)  # full: resumable
         if trainer.is_global_zero:  # to train.log too (Lightning's own logger does not propagate)
             done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
             where = f"epoch {trainer.current_epoch}, {done}/{trainer.num_training_batches} of its batches"

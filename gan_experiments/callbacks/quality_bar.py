@@ -74,7 +74,7 @@ class QualityBar(Callback):
             "epoch": trainer.current_epoch,
             "metrics": scores,
         }
-        trainer.save_checkpoint(self.dirpath / "bar.ckpt")
+        trainer.save_checkpoint(self.dirpath / "bar.ckpt", weights_only=False)  # a full, resumable file
         if trainer.is_global_zero:
             (self.dirpath / "bar.json").write_text(json.dumps(self.reached, indent=2) + "\n")
         for logger in trainer.loggers:
