@@ -17,14 +17,14 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(smoke_config
     good_bytes = last.read_bytes()
 
     calls = {"n": 0}
-    original = NonSaturatingLoss.d_fake
+    original = NonSaturatingLoss.fake_term
 
     def d_fake_turning_nan(self, logits):
         calls["n"] += 1
         value = original(self, logits)
         return value * float("nan") if calls["n"] == 2 else value
 
-    monkeypatch.setattr(NonSaturatingLoss, "d_fake", d_fake_turning_nan)
+    monkeypatch.setattr(NonSaturatingLoss, "fake_term", d_fake_turning_nan)
     with pytest.raises(NonFiniteLossError, match=r"loss/d is nan at batch 3 \(epoch 1\)"):
         train(smoke_config("trainer.max_epochs=2", f"ckpt_path={last}"))
     assert last.read_bytes() == good_bytes
@@ -50,7 +50,13 @@ def test_model_that_needs_labels_refuses_unlabeled_data(smoke_config, monkeypatc
 
 def test_unconditional_models_do_not_need_labels(smoke_config, monkeypatch):
     monkeypatch.setattr(MNISTDataModule, "num_classes", None)
-    build(smoke_config("model=dcgan"))
+    datamodule, model, _ = build(smoke_config("model=dcgan"))
+    assert not datamodule.spec.labelled and not model.requires_labels
+    images = torch.rand(2, *model.image_shape)
+    loss, _ = model.generator_loss(
+        model.prepare_batch(images), model.generate(model.prepare_batch(images), None)
+    )
+    assert torch.isfinite(loss)
 
 
 def test_required_option_left_unset_is_named(smoke_config):
@@ -111,10 +117,23 @@ def test_images_of_their_own_size_are_rounded_to_the_generators_stride(smoke_con
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
 
 
+def test_a_free_image_size_the_generator_cannot_return_names_the_option_that_fits(smoke_config, tmp_path):
+    """preprocess=none keeps each image's size, rounded to data.size_multiple (4, as the official code):
+    a U-Net of depth 5 needs multiples of 32. The model refuses the pair in one line naming the option;
+    the data is never changed behind the user's back."""
+    from synthetic_images import write_paired_dataset
+
+    root = write_paired_dataset(tmp_path / "odd", n_train=2, n_val=2, size=40)
+    options = ("model=pix2pix", "data=paired_folder", f"data.root={root}", "data.preprocess=none")
+    with pytest.raises(
+        ConfigError, match=r"^data\.size_multiple=4: .* divisible by 32; set data\.size_multiple=32$"
+    ):
+        build(smoke_config(*options, "model.generator.depth=5"))
+
+
 def test_evaluate_rounds_the_images_as_training_did(smoke_config, tmp_path, monkeypatch):
-    """A U-Net of depth 5 takes multiples of 32: training rounded 40 px to that, and `evaluate`, which
-    rebuilds the data from the checkpoint, must round the same way (not to the default multiple of 4,
-    which leaves 40 px as it is)."""
+    """With data.size_multiple=32 training rounds 40 px to 32, and `evaluate`, which rebuilds the data from
+    the checkpoint, rounds the same way (its run config holds the option)."""
     from conftest import make_config
     from synthetic_images import write_paired_dataset
 
@@ -128,7 +147,8 @@ def test_evaluate_rounds_the_images_as_training_did(smoke_config, tmp_path, monk
     train(
         smoke_config(
             "model=pix2pix", "data=paired_folder", f"data.root={root}", "data.preprocess=none",
-            "data.flip=false", "data.num_workers=0", "model.generator.depth=5", output_dir=tmp_path / "run",
+            "data.size_multiple=32", "data.flip=false", "data.num_workers=0", "model.generator.depth=5",
+            output_dir=tmp_path / "run",
         )
     )  # fmt: skip
     checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
@@ -140,7 +160,7 @@ def test_a_fixed_size_the_generator_cannot_return_is_refused(smoke_config, tmp_p
     from synthetic_images import write_unpaired_dataset
 
     root = write_unpaired_dataset(tmp_path / "odd", n_a=2, n_b=2, n_test_a=2, n_test_b=2, size=40)
-    with pytest.raises(ConfigError, match=r"^data\.image_size=33: model=cyclegan's generator needs sizes "
+    with pytest.raises(ConfigError, match=r"^data\.image_size=33: the generator needs sizes "
                        r"divisible by 4 .*; use 32 or 36$"):  # fmt: skip
         build(
             smoke_config("model=cyclegan", "data=unpaired_folder", f"data.root={root}", "data.image_size=33")

@@ -137,3 +137,23 @@ def test_no_module_but_compat_knows_a_former_name():
         if path.name != "compat.py" and pattern.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_a_free_size_checkpoint_of_an_older_version_rounds_as_it_was_trained(smoke_config, tmp_path):
+    """Before data.size_multiple, free-size images were rounded to the generator's stride behind the
+    user's back; such a checkpoint gets the multiple it was trained with."""
+    from synthetic_images import write_paired_dataset
+
+    from gan_experiments.callbacks.run_config import DATA_SPEC_KEY
+    from gan_experiments.checkpoints import build_datamodule
+
+    root = write_paired_dataset(tmp_path / "odd", n_train=2, n_val=2, size=40)
+    options = ("model=pix2pix", "data=paired_folder", f"data.root={root}", "data.preprocess=none")
+    train(smoke_config(*options, "data.size_multiple=32", "model.generator.depth=5", "data.num_workers=0"))
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(path, weights_only=True)
+    del checkpoint[CHECKPOINT_KEY]["data"]["size_multiple"]
+    del checkpoint[DATA_SPEC_KEY]["size_multiple"]
+    torch.save(checkpoint, tmp_path / "old.ckpt")
+    model, run = load_model(tmp_path / "old.ckpt")
+    assert model.data_spec.size_multiple == 32 and build_datamodule(run).size_multiple == 32

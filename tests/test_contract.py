@@ -24,7 +24,9 @@ CONF_MODEL = Path(__file__).parents[1] / "conf" / "model"
 def test_the_model_is_built_from_the_data_spec_and_the_checkpoint_keeps_it(smoke_config, tmp_path):
     datamodule, model, _ = build(smoke_config("model=cgan"))
     spec = datamodule.spec
-    assert spec == DataSpec("images", (1, 32, 32), num_classes=10, sample_metrics="mnist_classifier")
+    assert spec == DataSpec(
+        "images", (1, 32, 32), num_classes=10, sample_metrics="mnist_classifier", resize_mode="pad"
+    )
     assert model.image_shape == spec.image_shape and model.num_classes == spec.num_classes
     train(smoke_config("model=cgan"))
     stored = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)[DATA_SPEC_KEY]

@@ -181,14 +181,14 @@ def test_windowed_nan_guard_names_the_window_and_keeps_the_last_good_checkpoint(
     assert torch.load(last, weights_only=False)["adversarial_state"]["batches_seen"] == 3
 
     calls = {"n": 0}
-    original = NonSaturatingLoss.d_fake
+    original = NonSaturatingLoss.fake_term
 
     def d_fake_turning_nan(self, logits):
         calls["n"] += 1
         value = original(self, logits)
         return value * float("nan") if calls["n"] == 2 else value  # batch 4: the middle of 3…5
 
-    monkeypatch.setattr(NonSaturatingLoss, "d_fake", d_fake_turning_nan)
+    monkeypatch.setattr(NonSaturatingLoss, "fake_term", d_fake_turning_nan)
     with pytest.raises(NonFiniteLossError) as error:
         train(smoke_config(*common, "trainer.max_epochs=2", f"ckpt_path={last}"))
     message = str(error.value)
@@ -206,7 +206,7 @@ def test_windowed_nan_guard_refuses_a_checkpoint_inside_a_window(smoke_config, t
     last = tmp_path / "checkpoints" / "last.ckpt"
     good_bytes = last.read_bytes()
 
-    original = NonSaturatingLoss.d_fake
+    original = NonSaturatingLoss.fake_term
     calls = {"n": 0}
 
     def d_fake_turning_nan(self, logits):
@@ -214,7 +214,7 @@ def test_windowed_nan_guard_refuses_a_checkpoint_inside_a_window(smoke_config, t
         value = original(self, logits)
         return value * float("nan") if calls["n"] == 2 else value  # batch 3, before the window ends at 5
 
-    monkeypatch.setattr(NonSaturatingLoss, "d_fake", d_fake_turning_nan)
+    monkeypatch.setattr(NonSaturatingLoss, "fake_term", d_fake_turning_nan)
     with pytest.raises(NonFiniteLossError, match=r"became NaN/Inf between batch 3 and 3 \(epoch 1"):
         train(smoke_config(*common, "trainer.max_epochs=2", f"ckpt_path={last}"))
     assert last.read_bytes() == good_bytes

@@ -105,9 +105,19 @@ def test_cyclegan_trains_and_logs_every_term(translation_config, tmp_path):
 
 
 @pytest.mark.parametrize("loss", ["bce", "hinge", "wgan_gp"])
-def test_translation_models_take_any_loss(translation_config, loss):
-    for model in ("pix2pix", "cyclegan"):
-        train(translation_config(model, f"loss={loss}", "trainer.limit_train_batches=2"))
+@pytest.mark.parametrize("model", ["pix2pix", "cyclegan"])
+def test_translation_models_take_any_loss(translation_config, tmp_path, model, loss):
+    train(translation_config(model, f"loss={loss}", "trainer.limit_train_batches=2"))
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    expected = {"bce": "NonSaturatingLoss", "hinge": "HingeLoss", "wgan_gp": "WassersteinLoss"}[loss]
+    assert checkpoint["gan_experiments_config"]["loss"]["_target_"].endswith(expected)
+    assert checkpoint["adversarial_state"]["batches_seen"] == 2
+    domains = [""] if model == "pix2pix" else ["a_", "b_"]
+    terms = ["real", "fake", *(["gp"] if loss == "wgan_gp" else [])]
+    expected_tags = {f"loss/d_{domain}{term}" for domain in domains for term in terms}
+    assert expected_tags <= scalar_tags(tmp_path)
+    events = load_events(tmp_path)
+    assert all(torch.isfinite(torch.tensor(e.value)) for tag in expected_tags for e in events.Scalars(tag))
 
 
 def test_cyclegan_generators_step_before_discriminators(translation_config):
