@@ -119,7 +119,8 @@ def test_a_run_prints_no_advertisements_deprecations_or_empty_columns(tmp_path, 
     (bar.ckpt) is written, which is where Lightning used to print "`weights_only` was not set"."""
     summary = "callbacks.model_summary={_target_:gan_experiments.callbacks.model_summary.NetworkSummary}"
     any_samples_pass = (
-        "callbacks.quality_bar.fid_times_floor=1e9", "callbacks.quality_bar.digit_share=[0,1]"
+        "callbacks=[default,quality_bar]", "callbacks.quality_bar.fid_times_floor=1e9",
+        "callbacks.quality_bar.digit_share=[0,1]",
     )  # fmt: skip
     result = run_cli(
         "debug=smoke", f"data.data_dir={fake_mnist_dir}", "data.val_size=32", summary, *any_samples_pass,

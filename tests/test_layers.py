@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("importlinter", reason="import-linter is not installed (pip install -e '.[dev]')")
-from importlinter import api
+from importlinter import api, cli
 from importlinter.cli import EXIT_STATUS_ERROR, EXIT_STATUS_SUCCESS, lint_imports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +24,9 @@ def run_lint_imports(config: Path, where: Path, monkeypatch: pytest.MonkeyPatch,
     the working directory first on sys.path), in this process; its exit status and report."""
     monkeypatch.chdir(where)
     monkeypatch.syspath_prepend(str(where))  # also restores sys.path after lint_imports' own insert
+    # lint_imports configures logging with dictConfig, which disables every logger that exists already
+    # (Lightning's, the project's) for the rest of this test process
+    monkeypatch.setattr(cli, "_configure_logging", lambda verbose: None)
     status = lint_imports(config_filename=str(config), no_cache=True, no_logo=True)
     return status, capsys.readouterr().out
 

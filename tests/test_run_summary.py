@@ -32,7 +32,8 @@ def test_a_smoke_run_ends_with_its_summary(smoke_config, tmp_path, caplog):
     """every_n_epochs=2 of 3 epochs: measured after epochs 1 and 2 (the last); epoch 0's values are not
     repeated as a measurement of epoch 1's validation… nor epoch 1's of epoch 2's."""
     caplog.set_level(logging.INFO, logger=LOGGER)
-    cfg = smoke_config("trainer.max_epochs=3", "callbacks.metrics.every_n_epochs=2")
+    bar = ("callbacks=[default,quality_bar]", "callbacks.quality_bar.fid_times_floor=0.001")  # never met
+    cfg = smoke_config("trainer.max_epochs=3", "callbacks.metrics.every_n_epochs=2", *bar)
     train(cfg)
     lines = [r.getMessage() for r in caplog.records]
     measured = [line for line in lines if line.startswith("epoch ")]

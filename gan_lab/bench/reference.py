@@ -42,7 +42,7 @@ def noise_gan_step(
         d_opt.step()
         set_requires_grad([discriminator], False)
         g_opt.zero_grad(set_to_none=True)
-        loss.g(discriminator(fake)).backward()
+        loss.generator_objective(discriminator, fake, real).backward()
         g_opt.step()
         set_requires_grad([discriminator], True)
         model.after_generator_step()
@@ -66,7 +66,7 @@ def pix2pix_step(
         d_opt.step()
         set_requires_grad([discriminator], False)
         g_opt.zero_grad(set_to_none=True)
-        g_gan = loss.g(discriminator(torch.cat([real_a, fake_b], 1)))
+        g_gan = loss.generator_objective(pair_critic, fake_b, real_b)
         (model.lambda_gan * g_gan + model.lambda_l1 * F.l1_loss(fake_b, real_b)).backward()
         g_opt.step()
 
@@ -100,7 +100,11 @@ def cyclegan_step(
         g_opt.zero_grad(set_to_none=True)
         identity = F.l1_loss(g_ab(real_b), real_b) * lambda_b * lambda_idt
         identity = identity + F.l1_loss(g_ba(real_a), real_a) * lambda_a * lambda_idt
-        g_loss = lambda_gan * (loss.g(d_b(fake_b)) + loss.g(d_a(fake_a)))
+        gan_ab, gan_ba = (
+            loss.generator_objective(d_b, fake_b, real_b),
+            loss.generator_objective(d_a, fake_a, real_a),
+        )
+        g_loss = lambda_gan * (gan_ab + gan_ba)
         g_loss = g_loss + F.l1_loss(rec_a, real_a) * lambda_a + F.l1_loss(rec_b, real_b) * lambda_b
         (g_loss + identity).backward()
         g_opt.step()
