@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 EXPERIMENT ?= cgan_mnist
 ARGS ?=
 PYTEST_ARGS ?=
+# pytest-xdist workers (each runs torch on one thread; the suite takes about 5 minutes on 2 cores)
+TEST_WORKERS ?= 2
 
 .PHONY: install train test lint format tensorboard clean
 
@@ -23,7 +25,7 @@ train: $(STAMP)
 	$(BIN)/python -m gan_experiments.train experiment=$(EXPERIMENT) $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check gan_experiments gan_lab tests
