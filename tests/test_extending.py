@@ -31,13 +31,12 @@ def test_a_new_model_uses_the_hook_after_the_critics_step(smoke_config, tmp_path
 
 
 def test_a_new_loss_reads_the_critics_scores_on_real_and_fake_in_both_phases(smoke_config, tmp_path):
-    """A relativistic loss: D's one paired term is logged under the shared scheme; G's phase gets D(real)."""
-    _, model, _ = build(smoke_config(SEARCH_PATH, "loss=rsgan"))
-    assert type(model.loss).__name__ == "RelativisticLoss" and model.loss.generator_reads_real
-    train(smoke_config(SEARCH_PATH, "loss=rsgan", "regularizer=[r1]", "model.discriminator.norm=none"))
-    tags = scalar_tags(tmp_path)
-    assert {"loss/d_pair", "loss/d_r1", "loss/g", "d/real", "d/fake"} <= tags
-    assert "loss/d_real" not in tags
+    """A relativistic loss: its terms are logged under the shared scheme, a regularizer beside them; G's
+    phase gets D(real)."""
+    _, model, _ = build(smoke_config(SEARCH_PATH, "loss=rasgan"))
+    assert type(model.loss).__name__ == "RelativisticAverageLoss" and model.loss.generator_reads_real
+    train(smoke_config(SEARCH_PATH, "loss=rasgan", "regularizer=[r1]", "model.discriminator.norm=none"))
+    assert {"loss/d_real", "loss/d_fake", "loss/d_r1", "loss/g", "d/real", "d/fake"} <= scalar_tags(tmp_path)
 
 
 def test_a_new_dataset_states_its_facts_and_trains_any_noise_model(smoke_config, tmp_path):
@@ -48,8 +47,8 @@ def test_a_new_dataset_states_its_facts_and_trains_any_noise_model(smoke_config,
 
 
 def test_the_three_train_together(smoke_config, tmp_path):
-    cfg = smoke_config(SEARCH_PATH, "model=wgan_clip", "loss=rsgan", "data=squares", "trainer.max_epochs=2")
-    assert cfg.loss._target_ == "toy_extensions.relativistic.RelativisticLoss"  # the command line wins
+    cfg = smoke_config(SEARCH_PATH, "model=wgan_clip", "loss=rasgan", "data=squares", "trainer.max_epochs=2")
+    assert cfg.loss._target_ == "toy_extensions.relativistic.RelativisticAverageLoss"  # the command line wins
     train(cfg)
     checkpoint = last_checkpoint(tmp_path)
     assert checkpoint["epoch"] == 1 and checkpoint["adversarial_state"]["batches_seen"] == 4

@@ -25,7 +25,7 @@ from gan_experiments.errors import ConfigError
 BatchLayout = Literal["images", "paired", "unpaired"]
 #: how a noise model's samples of this data are scored: the project's MNIST classifier, InceptionV3
 #: against the data's own images, or not at all
-SampleMetrics = Literal["mnist_classifier", "inception"]
+SampleMetrics = Literal["mnist_classifier", "inception", "stacked_mnist"]
 
 #: each layout in words, and the data options that provide it (for the one-line mismatch message)
 LAYOUTS: dict[str, tuple[str, str]] = {
@@ -60,6 +60,8 @@ class DataSpec:
     #: None: every image is `image_shape`; n: image sides follow the files, rounded to multiples of n
     #: (translation data with preprocess=none / scale_width), so a generator's stride must divide n
     size_multiple: int | None = None
+    #: modes of the data distribution, equally likely (Stacked MNIST: 1,000), for the mode metrics
+    modes: int | None = None
     #: how images of another native size became `image_shape` ("pad" or "resize"; MNIST's 28 px to 32):
     #: the MNIST classifier of the metrics reads samples back the same way
     resize_mode: str | None = None

@@ -9,6 +9,7 @@ from gan_experiments.losses.adversarial import (
     LeastSquaresLoss,
     MinimaxLoss,
     NonSaturatingLoss,
+    RelativisticPairingLoss,
     WassersteinLoss,
 )
 from gan_experiments.losses.base import AdversarialLoss, Critic, LossAndLogs, Regularizer, SeparableLoss
@@ -26,6 +27,7 @@ __all__ = [
     "R1Penalty",
     "R2Penalty",
     "Regularizer",
+    "RelativisticPairingLoss",
     "SeparableLoss",
     "WassersteinLoss",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from gan_experiments.losses.base import SeparableLoss
+from gan_experiments.losses.base import AdversarialLoss, SeparableLoss
 
 
 class NonSaturatingLoss(SeparableLoss):
@@ -90,3 +90,20 @@ class WassersteinLoss(SeparableLoss):
 
     def generator_fake_term(self, fake_scores: Tensor) -> Tensor:
         return -fake_scores.float().mean()
+
+
+class RelativisticPairingLoss(AdversarialLoss):
+    """RpGAN (Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024): D learns that each real image looks more
+    real than the fake it is paired with, D minimizing softplus(-(D(x) - D(G(z)))), and G the mirror,
+    softplus(-(D(G(z)) - D(x))). Both phases read the critic's scores on real and fake images, so G's
+    phase runs D on the real batch too. R3GAN trains it with R1 and R2 (`regularizer=[r1,r2]`); without
+    them it is unstable there."""
+
+    name = "rpgan"
+    generator_reads_real = True
+
+    def discriminator_terms(self, real_scores: Tensor, fake_scores: Tensor) -> dict[str, Tensor]:
+        return {"pair": F.softplus(fake_scores.float() - real_scores.float()).mean()}
+
+    def generator_term(self, fake_scores: Tensor, real_scores: Tensor | None = None) -> Tensor:
+        return F.softplus(real_scores.float() - fake_scores.float()).mean()

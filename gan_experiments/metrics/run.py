@@ -32,11 +32,13 @@ from lightning.pytorch import LightningDataModule
 from torch import Tensor, nn
 
 from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
+from gan_experiments.errors import ConfigError
 from gan_experiments.metrics.digit_translation import DigitTranslationMetrics
 from gan_experiments.metrics.folder import FolderGANMetrics
 from gan_experiments.metrics.generative import MNISTGANMetrics, sampling
 from gan_experiments.metrics.image_to_image import PairedTranslationMetrics, UnpairedTranslationMetrics
 from gan_experiments.metrics.inception import InceptionFeatures, load_inception_features
+from gan_experiments.metrics.modes import StackedMNISTMetrics
 
 if TYPE_CHECKING:  # types only: the metrics choose by what models and data declare, not by class
     from gan_experiments.models.base import AdversarialModule
@@ -59,7 +61,7 @@ class MetricSettings:
 
 
 #: which family of metrics a run has: the MNIST classifier's, Inception's on a folder, or a translation's
-MetricKind = Literal["mnist", "folder", "translation"]
+MetricKind = Literal["mnist", "folder", "translation", "modes"]
 
 
 class RunMetrics:
@@ -142,6 +144,35 @@ class FolderNoiseModelMetrics(RunMetrics):
     def to(self, device: str | torch.device) -> FolderNoiseModelMetrics:
         if torch.device(device) != self.metrics.device:
             self.metrics.to(device)
+        return self
+
+
+class ModeMetrics(RunMetrics):
+    """Noise models on Stacked MNIST: modes and KL of `num_samples` samples (metrics/modes.py), next to
+    the floor of as many real triples of the test split, encoded once, here."""
+
+    kind = "modes"
+
+    def __init__(
+        self, datamodule: SpecifiedDataModule, settings: MetricSettings, device: torch.device
+    ) -> None:
+        self.metrics = StackedMNISTMetrics(
+            num_samples=settings.num_samples,
+            batch_size=settings.batch_size,
+            device=device,
+            seed=settings.seed,
+            resize_mode=datamodule.spec.resize_mode or "pad",
+        )
+        try:
+            self.metrics.floor(datamodule.reference_loader(settings.num_samples, settings.batch_size))
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+
+    def compute(self, model: nn.Module) -> dict[str, float]:
+        return self.metrics.evaluate(model)
+
+    def to(self, device: str | torch.device) -> ModeMetrics:
+        self.metrics.to(device)
         return self
 
 
@@ -295,6 +326,8 @@ def metrics_for(
             scored_by = spec.sample_metrics if spec is not None else None
             if scored_by == "mnist_classifier":
                 return NoiseModelMetrics(datamodule, settings, device)
+            if scored_by == "stacked_mnist":
+                return ModeMetrics(datamodule, settings, device)
             if scored_by == "inception":
                 # without the weights on disk, load_inception_features has said (once) where to put them
                 features = load_inception_features(settings.inception_weights)

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_experiments.data.spec import DataSpec
+from gan_experiments.errors import ConfigError
 from gan_experiments.losses import AdversarialLoss
 from gan_experiments.models.base import (
     AdversarialModule,
@@ -56,6 +57,7 @@ class GAN(AdversarialModule):
         d_steps: int = 1,
         ema_decay: float | None = None,
         d_spectral_norm: bool = False,
+        pack: int = 1,
         extensions: Mapping[str, NoiseGANExtension] | None = None,
         grad_clip_norm: float | None = None,
         lr_scheduler: SchedulerFactory | None = None,
@@ -68,12 +70,18 @@ class GAN(AdversarialModule):
             raise ValueError(f"model.noise must be 'normal' or 'uniform', got {noise!r}")
         if ema_decay is not None and not 0 < ema_decay < 1:
             raise ValueError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay}")
+        if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
+            raise ValueError(f"model.pack must be an integer >= 1, got {pack!r}")
+        if pack > 1 and self.requires_labels:
+            raise ValueError("model.pack is for unconditional GANs: a cGAN's critic reads each image's label")
         self.image_shape = data_spec.image_shape
         self.z_dim = int(z_dim)
         self.noise = noise
+        self.pack = pack
         facts = self.network_facts()
         self.generator = generator(z_dim=self.z_dim, **facts)
-        critic = discriminator(**facts)
+        channels, *side = self.image_shape
+        critic = discriminator(**{**facts, "image_shape": (channels * pack, *side)})
         self.discriminator = spectral_normalize(critic) if d_spectral_norm else critic
         # EMA of G's weights (and BatchNorm statistics): smoother samples than the last iterate;
         # a submodule, so it is saved, restored and moved with the model
@@ -184,13 +192,35 @@ class GAN(AdversarialModule):
         """D as a function of images alone (conditioned on the batch where the model needs it)."""
         return self.discriminator
 
+    def packed(self, images: Tensor, whole_packs_only: bool = False) -> Tensor:
+        """PacGAN (Lin et al. 2018): every `pack` consecutive images as one critic input, concatenated
+        along the channels, so D judges m samples at once and a generator that repeats itself is caught.
+        Real images are packed with real ones and fakes with fakes; a penalty then acts on packed inputs."""
+        if self.pack == 1:
+            return images
+        n = images.shape[0]
+        if n % self.pack:
+            if not whole_packs_only:
+                raise ConfigError(
+                    f"model.pack={self.pack}: a batch of {n} images cannot be packed in groups of "
+                    f"{self.pack}; use a data.batch_size divisible by {self.pack}"
+                )
+            images, n = images[: n - n % self.pack], n - n % self.pack
+        return images.reshape(n // self.pack, self.pack * images.shape[1], *images.shape[2:])
+
     def discriminator_loss(self, batch: LabeledImages, fake: Generated) -> LossAndLogs:
         return self.loss.discriminator_objective(
-            self.critic(batch), batch.real, fake.images, generator=self.noise_rng, step=self.batches_seen
+            self.critic(batch),
+            self.packed(batch.real),
+            self.packed(fake.images),
+            generator=self.noise_rng,
+            step=self.batches_seen,
         )
 
     def generator_loss(self, batch: LabeledImages, fake: Generated) -> LossAndLogs:
-        fake_scores, real_scores = self.loss.generator_scores(self.critic(batch), fake.images, batch.real)
+        fake_scores, real_scores = self.loss.generator_scores(
+            self.critic(batch), self.packed(fake.images), self.packed(batch.real)
+        )
         logs: dict[str, Tensor] = {}
         for extension in self.extensions.values():
             fake_scores, real_scores, extra = extension.generator_scores(
@@ -213,8 +243,9 @@ class GAN(AdversarialModule):
         """D on held-out real images vs fresh fakes: D(val) drifting from D(train) means D memorizes."""
         batch = self.prepare_batch(batch)
         fake = self.generate(batch, self._val_rng).images
-        d_loss, terms = self.loss.discriminator_objective(
-            self.critic(batch), batch.real, fake, regularize=False
-        )
+        if batch.real.shape[0] < self.pack:
+            return  # a last validation batch smaller than one pack
+        real, fake = self.packed(batch.real, whole_packs_only=True), self.packed(fake, whole_packs_only=True)
+        d_loss, terms = self.loss.discriminator_objective(self.critic(batch), real, fake, regularize=False)
         logs = {"val/loss_d": d_loss, "val/d_real": terms["d/real"], "val/d_fake": terms["d/fake"]}
         self.log_dict(logs, on_epoch=True, batch_size=batch.real.shape[0], sync_dist=True)
