@@ -50,13 +50,20 @@ from gan_experiments.data.image_reading import (
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, DatasetError
 from gan_experiments.metrics import inception
-from gan_experiments.metrics.classifier import NATIVE_SIZE, WEIGHTS_PATH, fit_to_classifier, read_record
+from gan_experiments.metrics.classifier import (
+    NATIVE_SIZE,
+    WEIGHTS_PATH,
+    fit_to_classifier,
+    load_mnist_classifier,
+    read_record,
+)
 from gan_experiments.metrics.distances import MIN_SAMPLES, FeatureDistances
 from gan_experiments.metrics.generative import MNISTGANMetrics
+from gan_experiments.metrics.modes import ModeCounts, read_modes
 
 log = logging.getLogger("gan_experiments.score")
 
-FEATURES = ("auto", "mnist", "inception")
+FEATURES = ("auto", "mnist", "inception", "stacked_mnist")
 #: the index page `translate` writes beside its outputs, inputs/ and targets/
 TRANSLATE_INDEX = "index.html"
 RESIZE_MODES = ("pad", "resize")
@@ -80,10 +87,14 @@ SCORE_MEANINGS = {
     "digits_under_5pct": "fake: digits with < 5 % of the images (0; 9 = collapse)",
     "coverage_kl": "fake: KL(digit histogram ‖ uniform): 0 balanced … 2.30 one digit",
     "is_real_mean": "real: Inception Score analogue of the real folder (the target for is_mean)",
+    "modes": "fake: Stacked MNIST modes (digit triples, each channel read) among the images, of 1,000",
+    "kl": "fake: KL(mode histogram ‖ uniform), nats: 0 balanced … 6.91 one mode",
+    "modes_floor": "real: modes among the real images (1,000 for enough real triples)",
+    "kl_floor": "real: KL of the real images: the sampling floor at this count",
 }
 #: which folders a key describes: both (a distance), or one of them
-FAKE_ONLY = ("is_mean", "is_std", "coverage", "digits_under_5pct")
-REAL_ONLY = ("is_real_mean",)
+FAKE_ONLY = ("is_mean", "is_std", "coverage", "digits_under_5pct", "modes", "kl")
+REAL_ONLY = ("is_real_mean", "modes_floor", "kl_floor")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -290,9 +301,42 @@ def digit_like(folder: Folder, cfg: DictConfig) -> str | None:
     return reason
 
 
+def read_stacked_digits(folder: Folder, cfg: DictConfig) -> Tensor:
+    """Decode a folder of Stacked MNIST images (RGB, at most 32 px, one digit per channel) as the
+    classifier reads each channel: (N, 3, 28, 28) in [-1, 1]."""
+    reason = too_large(folder)
+    if reason is not None:
+        raise ConfigError(f"features=stacked_mnist needs images of at most {MNIST_MAX_SIZE} px; {reason}")
+    kept: list[Tensor] = []
+    for path in folder.paths:
+        try:
+            kept.append(to_image(read_image(path), 3).as_subclass(Tensor))
+        except DatasetError as error:
+            if not cfg.skip_bad_images:
+                raise DatasetError(f"{folder.role}: {error}; {_SKIP_HINT}") from error
+            folder.skipped += 1
+    if not kept:
+        raise DatasetError(f"{folder.role}={folder.root}: no image can be decoded")
+    stacked = torch.empty(len(kept), 3, NATIVE_SIZE, NATIVE_SIZE)
+    by_size: dict[tuple[int, ...], list[int]] = {}
+    for i, image in enumerate(kept):
+        by_size.setdefault(tuple(image.shape), []).append(i)
+    for rows in by_size.values():
+        batch = torch.stack([kept[i] for i in rows]).float() / 127.5 - 1
+        channels = batch.reshape(-1, 1, *batch.shape[-2:])
+        stacked[rows] = fit_to_classifier(channels, cfg.resize_mode).view(
+            len(rows), 3, NATIVE_SIZE, NATIVE_SIZE
+        )
+    return stacked
+
+
 def choose_features(cfg: DictConfig, real: Folder, fake: Folder) -> str:
     if cfg.features == "inception":
         return "inception"
+    if cfg.features == "stacked_mnist":
+        for folder in (real, fake):
+            folder.images = read_stacked_digits(folder, cfg)
+        return "stacked_mnist"
     reasons = {folder.role: digit_like(folder, cfg) for folder in (real, fake)}
     if cfg.features == "mnist":
         for role, reason in reasons.items():
@@ -353,6 +397,21 @@ def score_mnist(cfg: DictConfig, real: Folder, fake: Folder, device: torch.devic
     metrics.reference(real.images)
     scores = metrics.score_images(fake.images)
     scores["is_real_mean"] = metrics.score_images(real.images)["is_mean"]
+    return scores
+
+
+def score_modes(cfg: DictConfig, real: Folder, fake: Folder, device: torch.device) -> dict[str, float]:
+    """Stacked MNIST: modes and KL of the fake folder, and of the real one as the floor at its count."""
+    assert real.images is not None and fake.images is not None
+    classifier = load_mnist_classifier().to(device).eval()
+    scores: dict[str, float] = {}
+    for images, suffix in ((fake.images, ""), (real.images, "_floor")):
+        counts = ModeCounts()
+        with torch.no_grad():
+            for start in range(0, len(images), cfg.batch_size):
+                counts.update(read_modes(classifier, images[start : start + cfg.batch_size].to(device)))
+        scores[f"modes{suffix}"] = float(counts.covered())
+        scores[f"kl{suffix}"] = counts.kl_from_uniform()
     return scores
 
 
@@ -428,11 +487,12 @@ def score_inception(
 def feature_network(features: str, cfg: DictConfig) -> dict[str, Any]:
     """What measured: a short name for the table's rows, a description for its title, and the weights
     file with its identity for scores.json (FIDs compare only when measured by the same weights)."""
-    if features == "mnist":
+    if features in ("mnist", "stacked_mnist"):
         sha = read_record(WEIGHTS_PATH)["sha256"]
+        read = "each channel's digit" if features == "stacked_mnist" else "128-d"
         return {
-            "name": "mnist",
-            "description": f"MNIST classifier sha256 {sha[:12]}…, 128-d",
+            "name": features,
+            "description": f"MNIST classifier sha256 {sha[:12]}…, {read}",
             "weights": str(WEIGHTS_PATH),
             "sha256": sha,
         }
@@ -447,10 +507,10 @@ def feature_network(features: str, cfg: DictConfig) -> dict[str, Any]:
 
 def sides(name: str, num_real: int, num_fake: int) -> tuple[str, str]:
     """The image counts a number rests on: both folders for a distance, one for a folder's own score."""
-    if name.startswith(FAKE_ONLY):
-        return "—", str(num_fake)
     if name.startswith(REAL_ONLY):
         return str(num_real), "—"
+    if name.startswith(FAKE_ONLY):
+        return "—", str(num_fake)
     return str(num_real), str(num_fake)
 
 
@@ -504,11 +564,11 @@ def score(cfg: DictConfig) -> dict[str, Any]:
     check_overlap(real, fake)
     check_counts(cfg, real, fake, len(real), len(fake))
     features = choose_features(cfg, real, fake)
-    if features == "mnist":
+    if features in ("mnist", "stacked_mnist"):
         assert real.images is not None and fake.images is not None
         counts = len(real.images), len(fake.images)
         check_counts(cfg, real, fake, *counts)
-        scores = score_mnist(cfg, real, fake, device)
+        scores = (score_mnist if features == "mnist" else score_modes)(cfg, real, fake, device)
     else:
         scores, counts = score_inception(cfg, real, fake, device)
     seconds = time.perf_counter() - start
@@ -524,7 +584,7 @@ def score(cfg: DictConfig) -> dict[str, Any]:
         "metrics": scores,
         "settings": {
             "features": cfg.features,
-            "resize_mode": cfg.resize_mode if features == "mnist" else None,
+            "resize_mode": cfg.resize_mode if features in ("mnist", "stacked_mnist") else None,
             "min_images": cfg.min_images,
             "max_count_ratio": cfg.max_count_ratio,
             "kid_subsets": cfg.kid_subsets,

@@ -190,3 +190,25 @@ def test_rpgan_closed_form_pairs_each_real_score_with_one_fake():
 def test_rpgan_with_r1_and_r2_trains_and_logs_each_term(smoke_config, tmp_path):
     train(smoke_config("loss=rpgan", "regularizer=[r1,r2]", "model.discriminator.norm=none"))
     assert {"loss/d_pair", "loss/d_r1", "loss/d_r2", "loss/g"} <= scalar_tags(tmp_path)
+
+
+def test_score_counts_the_modes_of_a_folder_of_rgb_samples_from_any_tool(stacked, tmp_path):
+    """features=stacked_mnist: each channel of each image read as a digit; the real folder is the floor."""
+    from conftest import make_config
+    from torchvision.utils import save_image
+
+    from gan_experiments.score import score
+
+    data = stacked(num_reference=40)
+    real, fake = tmp_path / "real", tmp_path / "fake"
+    real.mkdir(), fake.mkdir()
+    images, _ = data.sets["reference"].batch(torch.arange(40))
+    for i, image in enumerate(images):
+        save_image(image * 0.5 + 0.5, real / f"{i:03d}.png")
+        save_image(images[0] * 0.5 + 0.5, fake / f"{i:03d}.png")  # a collapsed generator: one image
+    options = ["features=stacked_mnist", "min_images=10", "kid_subset_size=2", "device=cpu"]
+    report = score(make_config([f"real_dir={real}", f"fake_dir={fake}", *options], tmp_path / "out", "score"))
+    metrics = report["metrics"]
+    assert metrics["modes"] == 1 and metrics["kl"] == pytest.approx(math.log(1000))
+    assert metrics["modes_floor"] >= 1 and (report["num_real"], report["num_fake"]) == (40, 40)
+    assert report["feature_network"]["name"] == "stacked_mnist"
