@@ -68,7 +68,7 @@ def test_targets_say_met_missed_or_unmeasured():
 
 def test_tiny_matrix_trains_scores_draws_and_tabulates(tmp_path, capsys):
     out = tmp_path / "quality"
-    only = "dcgan-wgan_gp,cgan_mnist,pix2pix-mnist_outlines,cyclegan-mnist_strokes"
+    only = "dcgan-wgan_gp,cgan_mnist,pix2pix-mnist_outlines,cyclegan-mnist_strokes,stacked-rpgan-r1r2"
     main(["--tiny", "--device", "cpu", "--only", only, "--out", str(out)])
     results = json.loads((out / report.RESULTS_FILE).read_text())
     assert set(results["rows"]) == set(only.split(","))
@@ -87,8 +87,13 @@ def test_tiny_matrix_trains_scores_draws_and_tabulates(tmp_path, capsys):
     cycle = results["rows"]["cyclegan-mnist_strokes"]["metrics"]
     assert {"digit_accuracy_a", "digit_accuracy_b", "target_side_a", "target_side_b"} <= set(cycle)
     assert "cycle_l1" in cycle
+    stacked = results["rows"]["stacked-rpgan-r1r2"]
+    assert {"modes", "kl", "modes_floor", "kl_floor"} <= set(stacked["metrics"])
+    assert stacked["metrics"]["mode_samples"] == 64  # the papers' 26,000, capped by --tiny
+    assert [t["text"] for t in stacked["targets"]] == []  # the paper's bar holds the full-length runs
     table = (out / report.TABLE_FILE).read_text()
     assert "dcgan × wgan_gp" in table and "CycleGAN: thin ↔ bold" in table and "1 / 2" in table
+    assert "Stacked MNIST: DCGAN, pack 1, rpgan + R1/R2" in table and "modes (of 1,000)" in table
 
     # a second call keeps finished rows instead of training them again
     capsys.readouterr()

@@ -15,6 +15,7 @@ an interrupted matrix continues where it stopped.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import shutil
@@ -151,8 +152,12 @@ def common_overrides(row: Row, args: argparse.Namespace) -> list[str]:
         "++trainer.enable_progress_bar=false",
     ]
     if args.tiny:
-        small = "data.eval_size=16" if row.kind in ("paired", "unpaired") else "data.val_size=32"
-        overrides += ["debug=smoke", "data.download=false", small]
+        small = {
+            "paired": ["data.eval_size=16"],
+            "unpaired": ["data.eval_size=16"],
+            "modes": ["data.num_train=64", "data.num_reference=64", "data.num_val=16"],
+        }.get(row.kind, ["data.val_size=32"])
+        overrides += ["debug=smoke", "data.download=false", *small]
     return overrides
 
 
@@ -169,11 +174,19 @@ def continues(run_dir: Path, training: list[str]) -> bool:
     return identity.is_file() and json.loads(identity.read_text()) == training
 
 
+def samples_of(row: Row, args: argparse.Namespace) -> int:
+    """The row's own sample count (the mode metrics': the papers'), or the runner's; --tiny caps both."""
+    if row.num_samples is None:
+        return args.num_samples
+    return min(row.num_samples, args.num_samples) if args.tiny else row.num_samples
+
+
 def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dict[str, Any]:
     run_dir = args.out / "rows" / row.key
+    settings = dataclasses.replace(settings, num_samples=samples_of(row, args))
     eval_every = args.eval_every if args.time_to_quality else None
     budget = args.budget_ if args.time_to_quality else args.budget_.scaled(row.time_scale)
-    schedule = metric_schedule(budget, eval_every, args.num_samples, has_bar=row.kind in BAR_KINDS)
+    schedule = metric_schedule(budget, eval_every, settings.num_samples, has_bar=row.kind in BAR_KINDS)
     extra = runner_overrides(row, args, schedule)
     last = run_dir / "checkpoints" / "last.ckpt"
     # what the run trains, apart from where the data lies and how long, in the order the train command

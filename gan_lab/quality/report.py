@@ -67,6 +67,17 @@ def noise_row(entry: dict[str, Any]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def modes_row(entry: dict[str, Any]) -> str:
+    m = entry.get("metrics", {})
+    floor = f"{_fmt(m.get('modes_floor'), 0)} / {_fmt(m.get('kl_floor'), 3)}"
+    cells = [
+        entry["title"], f"`{entry['command']}`", _trained(entry), _minutes(entry), _fmt(m.get("modes"), 0),
+        _fmt(m.get("kl"), 3), floor, _fmt(m.get("mode_samples"), 0), _targets(entry),
+        f"[grid]({entry['grid']})" if entry.get("grid") else "–",
+    ]  # fmt: skip
+    return "| " + " | ".join(cells) + " |"
+
+
 def translation_row(entry: dict[str, Any]) -> str:
     m = entry.get("metrics", {})
     accuracy = _fmt(m.get("digit_accuracy"), 1, percent=True)
@@ -116,6 +127,15 @@ def markdown(results: dict[str, Any]) -> str:
             *(noise_row(r) if "metrics" in r else failed_row(r, 10) for r in noise),
             "",
         ]
+    stacked = [r for r in rows if r["kind"] == "modes"]
+    if stacked:
+        lines += [
+            "| row | command | epochs / batches | train min | modes (of 1,000) | KL | real: modes / KL "
+            "| samples | targets | grid |",
+            "|---|---|---:|---:|---:|---:|---|---:|---|---|",
+            *(modes_row(r) if "metrics" in r else failed_row(r, 10) for r in stacked),
+            "",
+        ]
     translation = [r for r in rows if r["kind"] in ("paired", "unpaired")]
     if translation:
         lines += [
@@ -151,6 +171,8 @@ def summary(entry: dict[str, Any]) -> str:
             text += f", label accuracy {m['label_accuracy']:.2%}"
     elif "digit_accuracy" in m:
         text = f"digit read {m['digit_accuracy']:.1%}"
+    elif "modes" in m:
+        text = f"{m['modes']:.0f} modes, KL {m['kl']:.3f} over {m['mode_samples']:.0f} samples"
     else:
         text = ", ".join(f"{k} {v:.3g}" for k, v in m.items())
     minutes = entry.get("train_minutes", 0)

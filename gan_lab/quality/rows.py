@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["noise", "conditional", "paired", "unpaired"]
+Kind = Literal["noise", "conditional", "paired", "unpaired", "modes"]
 #: the kinds whose rows are measured against the bar: their experiments (conf/experiment/*_mnist*.yaml)
 #: switch callbacks.quality_bar on; the translation rows have no such callback
 BAR_KINDS: tuple[Kind, ...] = ("noise", "conditional")
@@ -62,6 +62,13 @@ FULL_LENGTH_CONDITIONAL = (*FULL_LENGTH_NOISE, at_least("label_accuracy", 0.98, 
 #: within the matrix budget
 BUDGET_DCGAN = (fid_within(10), rarest_digit_at_least(0.05))
 BUDGET_GAN = (rarest_digit_at_least(0.03),)
+#: Stacked MNIST: PacGAN's PacDCGAN2 (Table 2: 1000.0 ± 0.00 modes, KL 0.06 ± 0.003, 26,000 samples)
+PACDCGAN2 = (
+    at_least("modes", 1000, "all 1,000 modes"),
+    Target("KL ≤ 0.06", lambda s: s["kl"] <= 0.06),
+)
+#: the papers' sample count for the mode metrics
+MODE_SAMPLES = 26_000
 BUDGET_PIX2PIX = (at_least("digit_accuracy", 0.95, "digit read in ≥ 95 %"),)
 BUDGET_CYCLEGAN = (
     at_least("digit_accuracy", 0.90, "digit read in ≥ 90 %"),
@@ -87,6 +94,8 @@ class Row:
     cpu_overrides: tuple[str, ...] = field(default=())
     #: a time budget is this many times the matrix's (conv GANs take 2-4× an MLP's time per step)
     time_scale: float = 1.0
+    #: samples the row is scored on when not the runner's --num-samples (the mode metrics: the papers')
+    num_samples: int | None = None
 
     def command(self, cpu: bool) -> list[str]:
         return [*self.overrides, *(self.cpu_overrides if cpu else ())]
@@ -148,7 +157,22 @@ def matrix() -> list[Row]:
             ("experiment=cyclegan_mnist_strokes",), BUDGET_CYCLEGAN,
         ),
     ]  # fmt: skip
+    rows += [
+        _stacked_row("stacked-dcgan-pack2", "DCGAN, pack 2 (the preset)", ()),
+        _stacked_row("stacked-dcgan-pack1", "DCGAN, pack 1", ("model.pack=1",)),
+        _stacked_row(
+            "stacked-rpgan-r1r2", "DCGAN, pack 1, rpgan + R1/R2",
+            ("model.pack=1", "loss=rpgan", "regularizer=[r1,r2]", "model.discriminator.norm=none"),
+        ),
+    ]  # fmt: skip
     return rows
+
+
+def _stacked_row(key: str, title: str, overrides: tuple[str, ...]) -> Row:
+    return Row(
+        key, f"Stacked MNIST: {title}", "stacked", "modes", ("experiment=dcgan_stacked_mnist", *overrides),
+        full_targets=PACDCGAN2, time_scale=CONV_TIME_SCALE, num_samples=MODE_SAMPLES,
+    )  # fmt: skip
 
 
 def select(rows: list[Row], only: str | None) -> list[Row]:
