@@ -133,7 +133,7 @@ def test_any_loss_takes_any_regularizer_and_logs_it_under_its_name():
     assert set(logs) == {"loss/d_real", "loss/d_fake", "loss/d_r1", "loss/d_r2", "d/real", "d/fake"}
     terms = logs["loss/d_real"] + logs["loss/d_fake"] + logs["loss/d_r1"] + logs["loss/d_r2"]
     assert total.item() == pytest.approx(terms.item())
-    assert loss.penalizes_gradient and not HingeLoss().penalizes_gradient
+    assert loss.per_sample_penalties() == ["r1", "r2"] and HingeLoss().per_sample_penalties() == []
     _, logs = loss.discriminator_objective(critic, real, fake, regularize=False)
     assert "loss/d_r1" not in logs  # validation: no penalty
 

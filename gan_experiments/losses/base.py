@@ -102,10 +102,10 @@ class AdversarialLoss(ABC):
         """G's adversarial loss; `real_scores` is given when `generator_reads_real` is set."""
 
     # ---------------------------------------------------------------- assembled once, for every model
-    @property
-    def penalizes_gradient(self) -> bool:
-        """A per-sample gradient penalty is among the regularizers (no BatchNorm in the critic then)."""
-        return any(piece.per_sample for piece in self.regularizers.values())
+    def per_sample_penalties(self) -> list[str]:
+        """The regularizers that constrain each sample's gradient: BatchNorm in the critic is refused
+        with any of them (models/base.py, `check_critics`)."""
+        return [name for name, piece in self.regularizers.items() if piece.per_sample]
 
     def discriminator_objective(
         self,

@@ -115,9 +115,10 @@ class AdversarialModule(LightningModule):
     def check_critics(self) -> None:
         """Subclasses call this once their networks exist: a per-sample gradient penalty and
         BatchNorm in a critic are refused together (networks.norm.refuse_batch_norm)."""
-        penalties = [f"loss.regularizers.{k}" for k, r in self.loss.regularizers.items() if r.per_sample]
+        penalties = self.loss.per_sample_penalties()
         if penalties:
-            refuse_batch_norm(", ".join(penalties), self.discriminator_networks())
+            options = ", ".join(f"loss.regularizers.{name}" for name in penalties)
+            refuse_batch_norm(options, self.discriminator_networks())
 
     def prepare_batch(self, batch: Any) -> Any:
         """Turn the DataLoader's batch into what `generate` and the losses read."""
