@@ -212,3 +212,25 @@ def test_score_counts_the_modes_of_a_folder_of_rgb_samples_from_any_tool(stacked
     assert metrics["modes"] == 1 and metrics["kl"] == pytest.approx(math.log(1000))
     assert metrics["modes_floor"] >= 1 and (report["num_real"], report["num_fake"]) == (40, 40)
     assert report["feature_network"]["name"] == "stacked_mnist"
+
+
+# ---------------------------------------------------------------- the papers' network
+def test_the_tf_dcgan_has_their_layer_sizes_at_28_px():
+    from gan_experiments.networks.dcgan_tf import TFDCGANDiscriminator, TFDCGANGenerator, same_sizes
+
+    assert same_sizes(28) == [28, 14, 7, 4, 2]
+    generator, critic = TFDCGANGenerator(100, (3, 28, 28)), TFDCGANDiscriminator((6, 28, 28))
+    assert generator(torch.rand(5, 100) * 2 - 1).shape == (5, 3, 28, 28)
+    assert critic(torch.randn(5, 6, 28, 28)).shape == (5,)
+    convs = [m for m in critic.modules() if isinstance(m, nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size) for m in convs] == [
+        (6, 64, (5, 5)), (64, 128, (5, 5)), (128, 256, (5, 5)), (256, 512, (5, 5))
+    ]  # fmt: skip
+    assert isinstance(generator.project[0], nn.Linear) and generator.project[0].out_features == 2 * 2 * 512
+
+
+def test_the_papers_protocol_trains_packed(stacked_config, tmp_path):
+    cfg = stacked_config("experiment=pacgan_stacked_mnist", "model.pack=2", "data.image_size=28")
+    assert cfg.model.noise == "uniform" and cfg.callbacks.metrics.num_samples == 64  # debug=smoke's count
+    train(cfg)
+    assert {"metrics/modes", "metrics/kl"} <= scalar_tags(tmp_path)

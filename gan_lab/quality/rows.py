@@ -158,6 +158,8 @@ def matrix() -> list[Row]:
         ),
     ]  # fmt: skip
     rows += [
+        _stacked_row("stacked-pacgan-pack1", "their DCGAN (VEEGAN/PacGAN), pack 1", (), "pacgan_stacked_mnist"),
+        _stacked_row("stacked-pacgan-pack2", "their DCGAN, pack 2", ("model.pack=2",), "pacgan_stacked_mnist"),
         _stacked_row("stacked-dcgan-pack2", "DCGAN, pack 2 (the preset)", ()),
         _stacked_row("stacked-dcgan-pack1", "DCGAN, pack 1", ("model.pack=1",)),
         _stacked_row(
@@ -168,9 +170,11 @@ def matrix() -> list[Row]:
     return rows
 
 
-def _stacked_row(key: str, title: str, overrides: tuple[str, ...]) -> Row:
+def _stacked_row(
+    key: str, title: str, overrides: tuple[str, ...], experiment: str = "dcgan_stacked_mnist"
+) -> Row:
     return Row(
-        key, f"Stacked MNIST: {title}", "stacked", "modes", ("experiment=dcgan_stacked_mnist", *overrides),
+        key, f"Stacked MNIST: {title}", "stacked", "modes", (f"experiment={experiment}", *overrides),
         full_targets=PACDCGAN2, time_scale=CONV_TIME_SCALE, num_samples=MODE_SAMPLES,
     )  # fmt: skip
 
