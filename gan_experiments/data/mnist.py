@@ -205,6 +205,19 @@ class MNISTDataModule(SpecifiedDataModule):
             resize_mode=self.resize_mode,
         )
 
+    @classmethod
+    def digit_source(cls, data_dir: str, image_size: int, download: bool, seed: int) -> MNISTDataModule:
+        """All 60,000 training and 10,000 test digits, padded to `image_size`, nothing held out: what the
+        tasks made from MNIST (translation pairs, stacked triples) draw their digits from."""
+        return cls(
+            data_dir=data_dir,
+            image_size=image_size,
+            resize_mode="pad",
+            val_size=0,
+            download=download,
+            seed=seed,
+        )
+
     def metric_split(self, name: str) -> TensorDataset:
         if not self.splits:
             self.setup("validate")

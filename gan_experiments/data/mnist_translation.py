@@ -173,14 +173,7 @@ class MNISTTranslationDataModule(SpecifiedDataModule):
         self.eval_size = eval_size
         self.num_workers = num_workers
         self.seed = seed
-        self.mnist = MNISTDataModule(
-            data_dir=data_dir,
-            image_size=IMAGE_SIZE,
-            resize_mode="pad",
-            val_size=0,
-            download=download,
-            seed=seed,
-        )
+        self.mnist = MNISTDataModule.digit_source(data_dir, IMAGE_SIZE, download, seed)
         self.train_set: MNISTTranslationDataset | None = None
         self.val_set: MNISTTranslationDataset | None = None
 

@@ -87,14 +87,7 @@ class StackedMNISTDataModule(SpecifiedDataModule):
         self.batch_size, self.image_size = batch_size, image_size
         self.num_train, self.num_reference, self.num_val = num_train, num_reference, num_val
         self.num_workers, self.seed = num_workers, seed
-        self.mnist = MNISTDataModule(
-            data_dir=data_dir,
-            image_size=image_size,
-            resize_mode="pad",
-            val_size=0,
-            download=download,
-            seed=seed,
-        )
+        self.mnist = MNISTDataModule.digit_source(data_dir, image_size, download, seed)
         self.sets: dict[str, StackedDigits] = {}
 
     @property

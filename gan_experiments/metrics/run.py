@@ -199,28 +199,50 @@ def model_device(model: nn.Module) -> torch.device:
     return device if isinstance(device, torch.device) else next(model.parameters()).device
 
 
-class PairedMetrics(RunMetrics):
-    """pix2pix: G(A) against the target B of every validation pair."""
+class TranslationMetrics(RunMetrics):
+    """What pix2pix's and CycleGAN's metrics share: fed the validation batches, each image counted once
+    per domain (`seen`), the digit read-back of the MNIST tasks beside the image metrics."""
 
     kind = "translation"
 
     per_batch = True
 
-    def __init__(self, settings: MetricSettings, digits: DigitTranslationMetrics | None = None) -> None:
-        self.metrics = PairedTranslationMetrics(
-            inception_weights=settings.inception_weights, seed=settings.seed
-        )
+    def __init__(self, metrics: Any, digits: DigitTranslationMetrics | None, domains: str) -> None:
+        self.metrics = metrics
         self.digits = digits
-        self.seen: set[str] = set()
+        #: per source domain, the paths of the images already fed in this evaluation
+        self.seen: dict[str, set[str]] = {domain: set() for domain in domains}
 
     def reset(self) -> None:
         self.metrics.reset()
         if self.digits is not None:
             self.digits.reset()
-        self.seen.clear()
+        for paths in self.seen.values():
+            paths.clear()
+
+    def compute(self, model: nn.Module) -> dict[str, float]:
+        scores = self.metrics.compute()
+        if self.digits is not None:
+            scores.update(self.digits.compute())
+        self.reset()
+        return scores
+
+    def to(self, device: str | torch.device) -> TranslationMetrics:
+        self.metrics.to(device)
+        if self.digits is not None:
+            self.digits.to(device)
+        return self
+
+
+class PairedMetrics(TranslationMetrics):
+    """pix2pix: G(A) against the target B of every validation pair."""
+
+    def __init__(self, settings: MetricSettings, digits: DigitTranslationMetrics | None = None) -> None:
+        metrics = PairedTranslationMetrics(inception_weights=settings.inception_weights, seed=settings.seed)
+        super().__init__(metrics, digits, "A")
 
     def update(self, model: nn.Module, batch: dict[str, Any]) -> None:
-        rows = fresh_rows(batch["A_path"], self.seen)
+        rows = fresh_rows(batch["A_path"], self.seen["A"])
         if rows:
             device = model_device(model)
             real_a, real_b = _select(batch["A"], rows, device), _select(batch["B"], rows, device)
@@ -231,49 +253,18 @@ class PairedMetrics(RunMetrics):
                 self.digits.update_real("b", real_b)
                 self.digits.update_translation("b", fake_b, _select(batch["A_label"], rows, device))
 
-    def compute(self, model: nn.Module) -> dict[str, float]:
-        scores = self.metrics.compute()
-        if self.digits is not None:
-            scores.update(self.digits.compute())
-        self.reset()
-        return scores
 
-    def to(self, device: str | torch.device) -> PairedMetrics:
-        self.metrics.to(device)
-        if self.digits is not None:
-            self.digits.to(device)
-        return self
-
-
-class UnpairedMetrics(RunMetrics):
+class UnpairedMetrics(TranslationMetrics):
     """CycleGAN: both cycles of every validation image of each domain, each image once."""
 
-    kind = "translation"
-
-    per_batch = True
-
     def __init__(self, settings: MetricSettings, digits: DigitTranslationMetrics | None = None) -> None:
-        self.metrics = UnpairedTranslationMetrics(
-            inception_weights=settings.inception_weights, seed=settings.seed
-        )
-        self.digits = digits
-        self.seen_a: set[str] = set()
-        self.seen_b: set[str] = set()
-
-    def reset(self) -> None:
-        self.metrics.reset()
-        if self.digits is not None:
-            self.digits.reset()
-        self.seen_a.clear()
-        self.seen_b.clear()
+        metrics = UnpairedTranslationMetrics(inception_weights=settings.inception_weights, seed=settings.seed)
+        super().__init__(metrics, digits, "AB")
 
     def update(self, model: nn.Module, batch: dict[str, Any]) -> None:
         device = model_device(model)
-        for source, target, direction, back, seen in (
-            ("A", "b", "AtoB", "BtoA", self.seen_a),
-            ("B", "a", "BtoA", "AtoB", self.seen_b),
-        ):
-            rows = fresh_rows(batch[f"{source}_path"], seen)
+        for source, target, direction, back in (("A", "b", "AtoB", "BtoA"), ("B", "a", "BtoA", "AtoB")):
+            rows = fresh_rows(batch[f"{source}_path"], self.seen[source])
             if not rows:
                 continue
             real = _select(batch[source], rows, device)
@@ -283,19 +274,6 @@ class UnpairedMetrics(RunMetrics):
             if self.digits is not None:
                 self.digits.update_real(source.lower(), real)
                 self.digits.update_translation(target, fake, _select(batch[f"{source}_label"], rows, device))
-
-    def compute(self, model: nn.Module) -> dict[str, float]:
-        scores = self.metrics.compute()
-        if self.digits is not None:
-            scores.update(self.digits.compute())
-        self.reset()
-        return scores
-
-    def to(self, device: str | torch.device) -> UnpairedMetrics:
-        self.metrics.to(device)
-        if self.digits is not None:
-            self.digits.to(device)
-        return self
 
 
 def metrics_for(

@@ -118,34 +118,42 @@ def markdown(results: dict[str, Any]) -> str:
         f"Software: torch {settings.get('torch', '?')}, lightning {settings.get('lightning', '?')}.",
         "",
     ]
-    noise = [r for r in rows if r["kind"] in ("noise", "conditional")]
-    if noise:
-        lines += [
-            "| row | command | epochs / batches | train min | FID (× floor) | rarest / commonest digit | IS "
-            "| label acc. | targets | samples |",
-            "|---|---|---:|---:|---:|---|---:|---:|---|---|",
-            *(noise_row(r) if "metrics" in r else failed_row(r, 10) for r in noise),
-            "",
-        ]
-    stacked = [r for r in rows if r["kind"] == "modes"]
-    if stacked:
-        lines += [
-            "| row | command | epochs / batches | train min | modes (of 1,000) | KL | real: modes / KL "
-            "| samples | targets | grid |",
-            "|---|---|---:|---:|---:|---:|---|---:|---|---|",
-            *(modes_row(r) if "metrics" in r else failed_row(r, 10) for r in stacked),
-            "",
-        ]
-    translation = [r for r in rows if r["kind"] in ("paired", "unpaired")]
-    if translation:
-        lines += [
-            "| row | command | epochs / batches | train min | digit read | on target side | core ink fake vs "
-            "real | L1 / PSNR / SSIM | targets | grid |",
-            "|---|---|---:|---:|---|---|---|---|---|---|",
-            *(translation_row(r) if "metrics" in r else failed_row(r, 10) for r in translation),
-            "",
-        ]
+    for kinds, columns, alignment, row_of in SECTIONS:
+        section = [r for r in rows if r["kind"] in kinds]
+        if section:
+            lines += [
+                "| " + " | ".join(columns) + " |",
+                alignment,
+                *(row_of(r) if "metrics" in r else failed_row(r, len(columns)) for r in section),
+                "",
+            ]
     return "\n".join(lines)
+
+
+#: the tables of `markdown`, one per kind of row: (kinds, columns, alignment line, row formatter)
+SECTIONS = (
+    (
+        ("noise", "conditional"),
+        ("row", "command", "epochs / batches", "train min", "FID (× floor)", "rarest / commonest digit", "IS",
+         "label acc.", "targets", "samples"),
+        "|---|---|---:|---:|---:|---|---:|---:|---|---|",
+        noise_row,
+    ),
+    (
+        ("modes",),
+        ("row", "command", "epochs / batches", "train min", "modes (of 1,000)", "KL", "real: modes / KL",
+         "samples", "targets", "grid"),
+        "|---|---|---:|---:|---:|---:|---|---:|---|---|",
+        modes_row,
+    ),
+    (
+        ("paired", "unpaired"),
+        ("row", "command", "epochs / batches", "train min", "digit read", "on target side",
+         "core ink fake vs real", "L1 / PSNR / SSIM", "targets", "grid"),
+        "|---|---|---:|---:|---|---|---|---|---|---|",
+        translation_row,
+    ),
+)  # fmt: skip
 
 
 def failed_row(entry: dict[str, Any], columns: int) -> str:
