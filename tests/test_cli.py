@@ -25,8 +25,8 @@ def run_cli(*args: str, root: Path, timeout: int = 180) -> subprocess.CompletedP
 def test_help_lists_the_config_groups(tmp_path):
     out = run_cli("--help", root=tmp_path).stdout
     for line in (
-        "model: cgan, cgan_mlp, conv_gan, cyclegan, dcgan, gan, lsgan, pix2pix",
-        "loss: bce, hinge, lsgan, minimax, wgan, wgan_gp",
+        "model: cgan, cgan_mlp, conv_gan, cyclegan, dcgan, dcgan_tf, gan, lsgan, pix2pix",
+        "loss: bce, hinge, lsgan, minimax, rpgan, wgan, wgan_gp",
         "regularizer: gp, r1, r2",
         "extension: categorical_code, top_k",
         "debug:",
