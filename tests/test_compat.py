@@ -157,3 +157,19 @@ def test_a_free_size_checkpoint_of_an_older_version_rounds_as_it_was_trained(smo
     torch.save(checkpoint, tmp_path / "old.ckpt")
     model, run = load_model(tmp_path / "old.ckpt")
     assert model.data_spec.size_multiple == 32 and build_datamodule(run).size_multiple == 32
+
+
+def test_training_resumes_from_a_checkpoint_with_former_weight_names(smoke_config, tmp_path):
+    """Lightning reads the file itself on resume; the module renames the weights before it loads them."""
+    code = ("extension=[categorical_code]", "model.extensions.categorical_code.values=4")
+    train(smoke_config(*code, output_dir=tmp_path / "first"))
+    checkpoint = torch.load(tmp_path / "first" / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint["state_dict"] = {
+        key.replace("extensions.categorical_code.reader.", "code_reader."): value
+        for key, value in checkpoint["state_dict"].items()
+    }
+    assert any(key.startswith("code_reader.") for key in checkpoint["state_dict"])
+    torch.save(checkpoint, tmp_path / "old.ckpt")
+    train(smoke_config(*code, "trainer.max_epochs=2", f"ckpt_path={tmp_path / 'old.ckpt'}"))
+    resumed = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert resumed["adversarial_state"]["batches_seen"] == 4

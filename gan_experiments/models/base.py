@@ -25,6 +25,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 from torch.utils._pytree import tree_map
 
+from gan_experiments.compat import upgrade_state_dict
 from gan_experiments.data.spec import BatchLayout, DataSpec
 from gan_experiments.errors import NonFiniteLossError
 from gan_experiments.losses import AdversarialLoss, LossAndLogs
@@ -348,6 +349,10 @@ class AdversarialModule(LightningModule):
         return [state.cpu().clone() for state in states]  # own storage each: set_state needs it
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Lightning calls this before it loads the weights (resume): a file of an older version gets
+        # today's keys first (compat.py), as evaluate/generate give it
+        if isinstance(checkpoint.get("state_dict"), dict):
+            checkpoint["state_dict"] = upgrade_state_dict(checkpoint["state_dict"])
         state = checkpoint.get("adversarial_state", {})
         self.batches_seen = int(state.get("batches_seen", 0))
         per_rank, rank = state.get("noise_rng_per_rank") or [], self.global_rank
