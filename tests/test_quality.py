@@ -93,7 +93,7 @@ def test_tiny_matrix_trains_scores_draws_and_tabulates(tmp_path, capsys):
     assert [t["text"] for t in stacked["targets"]] == []  # the paper's bar holds the full-length runs
     table = (out / report.TABLE_FILE).read_text()
     assert "dcgan × wgan_gp" in table and "CycleGAN: thin ↔ bold" in table and "1 / 2" in table
-    assert "Stacked MNIST: DCGAN, pack 1, rpgan + R1/R2" in table and "modes (of 1,000)" in table
+    assert "Stacked MNIST: DCGAN recipe, rpgan + R1/R2" in table and "modes (of 1,000)" in table
 
     # a second call keeps finished rows instead of training them again
     capsys.readouterr()

@@ -160,11 +160,11 @@ def matrix() -> list[Row]:
     rows += [
         _stacked_row("stacked-pacgan-pack1", "their DCGAN (VEEGAN/PacGAN), pack 1", (), PAPERS),
         _stacked_row("stacked-pacgan-pack2", "their DCGAN, pack 2", ("model.pack=2",), PAPERS),
-        _stacked_row("stacked-dcgan-pack2", "DCGAN, pack 2 (the preset)", ()),
-        _stacked_row("stacked-dcgan-pack1", "DCGAN, pack 1", ("model.pack=1",)),
+        _stacked_row("stacked-dcgan", "DCGAN recipe (the preset)", ()),
+        _stacked_row("stacked-dcgan-pack2", "DCGAN recipe, pack 2", ("model.pack=2",)),
         _stacked_row(
-            "stacked-rpgan-r1r2", "DCGAN, pack 1, rpgan + R1/R2",
-            ("model.pack=1", "loss=rpgan", "regularizer=[r1,r2]", "model.discriminator.norm=none"),
+            "stacked-rpgan-r1r2", "DCGAN recipe, rpgan + R1/R2",
+            ("loss=rpgan", "regularizer=[r1,r2]", "model.discriminator.norm=none"),
         ),
     ]  # fmt: skip
     return rows
