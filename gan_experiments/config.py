@@ -61,6 +61,13 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
         f"null or one of {', '.join(COMPILE_MODES)}",
     ),
     ("image_size", lambda v: v is None or _int_at_least(8)(v), "an integer >= 8"),
+    # the models optimize manually (models/base.py), which Lightning's clipping and accumulation refuse
+    (
+        "trainer.gradient_clip_val",
+        lambda v: v is None or v == 0,
+        "null (the models clip their own gradients: set model.grad_clip_norm)",
+    ),
+    ("trainer.accumulate_grad_batches", lambda v: v is None or v == 1, "1 (the models optimize manually)"),
     (
         "trainer.max_epochs",
         lambda v: v is None or (is_int(v) and (v >= 1 or v == -1)),

@@ -6,28 +6,34 @@ Returns the configured `optimized_metric` so Hydra sweepers (Optuna) can minimiz
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
+import lightning
 import lightning.pytorch as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import get_class
 from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
 from gan_experiments.callbacks.exact_resume import ExactResume
-from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
+from gan_experiments.callbacks.run_config import CHECKPOINT_KEY, RunConfigInCheckpoint, resume_changes
 from gan_experiments.checkpoints import read_checkpoint, run_config
 from gan_experiments.cli import hydra_command
 from gan_experiments.compat import exact_resume_switch, warn_renamed_choices
 from gan_experiments.config import validate
 from gan_experiments.data.spec import check_model_fits, spec_of
-from gan_experiments.errors import ConfigError
+from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.instantiation import build_model, instantiate_checked, instantiate_dict
 from gan_experiments.models.base import AdversarialModule
 from gan_experiments.models.performance import Performance
 
 log = logging.getLogger("gan_experiments.train")
+
+#: Lightning's package folder: errors raised there are its checks of the options it was given
+LIGHTNING_DIR = Path(lightning.__file__).resolve().parent
 
 
 def _choice(group: str) -> str:
@@ -117,6 +123,7 @@ def check_resume(cfg: DictConfig, model: pl.LightningModule) -> None:
             f"{_short(cfg.model._target_)} (model={_choice('model')}); resume with the model it was "
             "trained with"
         )
+    resume_changes(checkpoint.get(CHECKPOINT_KEY), OmegaConf.to_container(cfg, resolve=True))  # refusals
     expected = model.state_dict()
     stored_weights = checkpoint.get("state_dict", {})
     for key, value in stored_weights.items():
@@ -140,18 +147,34 @@ def _short(target: Any) -> str:
     return str(target).rsplit(".", 1)[-1]
 
 
+def raised_by_lightning(error: BaseException) -> bool:
+    """Whether the innermost frame of `error`'s traceback is Lightning's code: a check of what it was
+    given (a ValueError from torch or from our code is a bug, and keeps its traceback)."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame is not None and Path(frame.tb_frame.f_code.co_filename).is_relative_to(LIGHTNING_DIR)
+
+
 def train(cfg: DictConfig) -> float | None:
     datamodule, model, trainer = build(cfg)
     check_resume(cfg, model)
     refuse_relaunching_ranks_in_a_sweep(trainer)
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    trainer.fit(
-        model,
-        datamodule=datamodule,
-        ckpt_path=cfg.get("ckpt_path"),
-        weights_only=not cfg.get("trust_checkpoint"),
-    )
+    try:
+        trainer.fit(
+            model,
+            datamodule=datamodule,
+            ckpt_path=cfg.get("ckpt_path"),
+            weights_only=not cfg.get("trust_checkpoint"),
+        )
+    except (MisconfigurationException, ValueError) as error:
+        if isinstance(error, UserError) or not raised_by_lightning(error):
+            raise
+        # Lightning's own checks of the options it was given, made inside fit (val_check_interval
+        # against the number of batches, …): one line, like ours
+        raise ConfigError(f"trainer: {' '.join(str(error).split())}") from None
     metric = cfg.get("optimized_metric")
     if not metric:
         return None

@@ -172,3 +172,141 @@ def test_a_validation_split_larger_than_the_training_set_is_named(fake_mnist_dir
     expected = r"^data\.val_size=5000: expected 0 ≤ val_size < \d+, the number of training images"
     with pytest.raises(ConfigError, match=expected):
         data.setup("fit")
+
+
+def test_every_hint_of_the_model_data_check_names_data_that_passes_it(tmp_path):
+    """Each model config against each data config: where `check_model_fits` refuses the pair, every data
+    option its hint names passes the same check with that model (a cGAN is not sent to unlabelled
+    images); and the facts the hints are drawn from are the data modules' own."""
+    import re
+
+    from conftest import CONF_DIR
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf, open_dict
+
+    from gan_experiments.data.spec import DATA_OPTIONS, check_model_fits
+    from gan_experiments.instantiation import instantiate_checked
+    from gan_experiments.train import model_class_of
+
+    names = {group: sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml")) for group in ("model", "data")}
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        models = {name: model_class_of(compose("train", [f"model={name}"])) for name in names["model"]}
+        specs = {}
+        for name in names["data"]:
+            data = compose("train", [f"data={name}"]).data
+            if OmegaConf.is_missing(data, "root"):
+                with open_dict(data):
+                    data.root = str(tmp_path)
+            specs[name] = instantiate_checked(data).spec
+    GlobalHydra.instance().clear()
+
+    for layout, options in DATA_OPTIONS.items():
+        for option, labelled in options:
+            spec = specs[option.split()[0].removeprefix("data=")]
+            assert (spec.layout, spec.labelled) == (layout, labelled), option
+    followed = set()
+    for model_name, model in models.items():
+        facts = (model.data_layout, model.requires_labels)
+        for data_name, spec in specs.items():
+            try:
+                check_model_fits(spec, *facts, model_name, data_name)
+            except ConfigError as error:
+                hint = re.split(r"[;:] use ", str(error))[-1]
+                suggested = re.findall(r"data=(\w+)", hint)
+                assert suggested, error
+                for name in suggested:
+                    check_model_fits(specs[name], *facts, model_name, name)  # the hint passes
+                    followed.add((model_name, name))
+    assert ("cgan", "mnist") in followed and ("cgan", "image_folder") not in followed
+
+
+def test_a_conditional_gan_on_data_of_another_layout_is_sent_to_labelled_data(smoke_config, tmp_path):
+    with pytest.raises(
+        ConfigError,
+        match=r"^model=cgan trains on single images \(noise → image\) with class labels, but "
+        r"data=unpaired_folder holds two unpaired image domains \(A ↔ B\): use data=mnist$",
+    ):
+        build(smoke_config("model=cgan", "data=unpaired_folder", f"data.root={tmp_path}"))
+
+
+MNIST = "data.data_dir={mnist}"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        pytest.param(
+            ["data.image_size=20"],
+            r"^data\.image_size=20: padding needs an even size >= 28; use data\.resize_mode=resize$",
+            id="mnist-pad",
+        ),
+        pytest.param(
+            ["data=stacked_mnist", MNIST, "data.image_size=29"],
+            r"^data\.image_size=29: Stacked MNIST pads the 28 px digits, so it needs an even size >= 28",
+            id="stacked-pad",
+        ),
+        pytest.param(
+            ["+model.g_optimizer.weight_decay=-1"],
+            r"^model\.g_optimizer: Invalid weight_decay value: -1$",
+            id="optimizer-value",
+        ),
+        pytest.param(
+            ["+model.d_optimizer.foo=1"],
+            r"^model\.d_optimizer: .*unexpected keyword argument 'foo'$",
+            id="optimizer-key",
+        ),
+        pytest.param(
+            ["model=pix2pix", "data=mnist_outlines", MNIST, "model.lr_scheduler.n_epochs=-1"],
+            r"^model\.lr_scheduler: n_epochs and n_epochs_decay must be >= 0, got -1, 100$",
+            id="schedule",
+        ),
+        pytest.param(
+            ["+trainer.gradient_clip_val=1"],
+            r"^trainer\.gradient_clip_val must be null .* set model\.grad_clip_norm",
+            id="clipping",
+        ),
+        pytest.param(
+            ["+trainer.val_check_interval=1000"],
+            r"^trainer: `val_check_interval` \(1000\) must be less than or equal",
+            id="lightning-in-fit",
+        ),
+    ],
+)
+def test_a_config_error_is_one_line_wherever_it_is_found(
+    smoke_config, fake_mnist_dir, tmp_path, overrides, message
+):
+    """Found in a data module's setup (MNIST's padding), in `configure_optimizers` (the optimizers and the
+    schedule), or by Lightning inside fit (val_check_interval against the batches): each is a ConfigError
+    (one line from every command) and is found before anything is written."""
+    with pytest.raises(ConfigError, match=message):
+        train(smoke_config(*(o.format(mnist=fake_mnist_dir) for o in overrides)))
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_a_check_that_names_an_option_raises_a_config_error():
+    """The rule behind one line per bad value: a check whose message names a config option (`data.…`,
+    `model.…`, …) raises ConfigError, which every command reports as one line wherever the check runs (a
+    constructor, a data module's setup, a hook inside fit); a plain ValueError is one line only when a
+    constructor raises it, so library checks (a network's arguments, a tensor's shape) keep it."""
+    import ast
+    import re
+
+    from conftest import ROOT
+
+    option = re.compile(r"^(data|model|loss|callbacks|trainer|perf|logger|regularizer|extension)\.\w")
+    offenders = []
+    for path in sorted((ROOT / "gan_experiments").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            call = node.exc if isinstance(node, ast.Raise) else None
+            if not (
+                isinstance(call, ast.Call) and getattr(call.func, "id", None) == "ValueError" and call.args
+            ):
+                continue
+            first = call.args[0] if call.args else None
+            if isinstance(first, ast.JoinedStr) and first.values:
+                first = first.values[0]
+            if isinstance(first, ast.Constant) and option.match(str(first.value)):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

@@ -71,6 +71,18 @@ def test_invalid_value_stops_with_one_line_naming_the_key(tmp_path, fake_mnist_d
     assert "Traceback" not in result.stderr
 
 
+def test_a_bad_combination_of_data_options_stops_with_one_line(tmp_path, fake_mnist_dir):
+    """MNIST padded to 20 px: once found in the data module's setup inside Lightning's fit, a traceback;
+    now one line naming the option and what fits, exit status 1, no checkpoint."""
+    result = run_cli("debug=smoke", f"data.data_dir={fake_mnist_dir}", "data.image_size=20", root=tmp_path)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() + result.stdout.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, result.stderr[-3000:]
+    assert "data.image_size=20: padding needs an even size >= 28; use data.resize_mode=resize" in errors[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
 def test_two_job_multirun_writes_one_sweep_directory(tmp_path, fake_mnist_dir):
     result = run_cli(
         "-m", "debug=smoke", f"data.data_dir={fake_mnist_dir}", "data.val_size=32", "model=gan,dcgan",

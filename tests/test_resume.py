@@ -6,6 +6,7 @@ import pytest
 import torch
 from lightning.pytorch import Callback
 
+from gan_experiments.errors import ConfigError
 from gan_experiments.train import build, train
 
 
@@ -139,3 +140,97 @@ def test_the_old_preemption_switch_still_decides_with_a_deprecation_notice(smoke
     assert "use exact_resume=false" in caplog.text
     _, _, trainer = build(smoke_config())
     assert sum(isinstance(c, ExactResume) for c in trainer.callbacks) == 1
+
+
+class LearningRates(Callback):
+    """The learning rate and betas of each optimizer at the first resumed training batch (after
+    Lightning restored the optimizer states)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, tuple[float, float]]] = []
+
+    def on_train_batch_start(self, trainer, pl_module, *args) -> None:
+        if not self.seen:
+            self.seen = [
+                (o.param_groups[0]["lr"], tuple(o.param_groups[0]["betas"])) for o in trainer.optimizers
+            ]
+
+
+def test_an_optimizer_option_changed_on_resume_is_applied_and_said(smoke_config, tmp_path, caplog):
+    """The restored optimizer state holds the checkpoint's lr and betas; the command line's win, each
+    with one line, and the other player's optimizer keeps its own."""
+    common = ("callbacks=none", "model=gan", "trainer.limit_train_batches=2")
+    _, first = fit(smoke_config(*common, "trainer.max_epochs=1", output_dir=tmp_path / "first"))
+    last = tmp_path / "last.ckpt"
+    first.save_checkpoint(last)
+    probe = LearningRates()
+    changed = ("model.g_optimizer.lr=1e-4", "model.g_optimizer.betas=[0.0,0.9]")
+    cfg = smoke_config(
+        *common, *changed, "trainer.max_epochs=2", f"ckpt_path={last}", output_dir=tmp_path / "b"
+    )
+    with caplog.at_level("INFO", logger="gan_experiments.train"):
+        fit(cfg, probe)
+    d_lr = final_state(last)["optimizer_states"][1]["param_groups"][0]["lr"]
+    assert probe.seen == [(1e-4, (0.0, 0.9)), (d_lr, (0.5, 0.999))]
+    assert "resume: model.g_optimizer.lr 0.0002 → 0.0001 (from the command line)" in caplog.text
+    assert "resume: model.g_optimizer.betas [0.5, 0.999] → [0.0, 0.9] (from the command line)" in caplog.text
+
+
+def test_a_learning_rate_changed_on_resume_becomes_the_schedules_base():
+    """Under linear_decay the restored scheduler keeps the checkpoint's base rate and would put it back
+    at the next epoch's step: the new rate becomes the base, scaled by the schedule's current factor."""
+    from types import SimpleNamespace
+
+    from gan_experiments.callbacks.run_config import apply_resume_changes, resume_changes
+    from gan_experiments.models.schedules import linear_decay
+
+    def run_config(g_lr: float) -> dict:
+        adam = {"_target_": "torch.optim.Adam", "_partial_": True, "betas": [0.5, 0.999]}
+        schedule = {"_target_": "gan_experiments.models.schedules.linear_decay", "_partial_": True,
+                    "n_epochs": 1, "n_epochs_decay": 3}  # fmt: skip
+        return {"model": {"g_optimizer": {**adam, "lr": g_lr}, "d_optimizer": {**adam, "lr": 2e-4},
+                          "lr_scheduler": schedule, "seed": 0}}  # fmt: skip
+
+    def optimizer_and_schedule(lr: float):
+        optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=lr, betas=(0.5, 0.999))
+        return optimizer, linear_decay(optimizer, n_epochs=1, n_epochs_decay=3)
+
+    saved = [optimizer_and_schedule(2e-4) for _ in range(2)]
+    for optimizer, schedule in saved:
+        for _ in range(2):  # two epochs: factor 1 - 2/4
+            optimizer.step(), schedule.step()
+    built = [optimizer_and_schedule(1e-4), optimizer_and_schedule(2e-4)]  # this run's g and d
+    for (optimizer, schedule), (old_optimizer, old_schedule) in zip(built, saved, strict=True):
+        optimizer.load_state_dict(old_optimizer.state_dict())  # what Lightning's restore does
+        schedule.load_state_dict(old_schedule.state_dict())
+    trainer = SimpleNamespace(
+        optimizers=[o for o, _ in built],
+        lr_scheduler_configs=[SimpleNamespace(scheduler=s) for _, s in built],
+        is_global_zero=True,
+    )
+    apply_resume_changes(trainer, resume_changes(run_config(2e-4), run_config(1e-4)))
+    (g, g_schedule), (d, _) = built
+    assert g.param_groups[0]["lr"] == pytest.approx(0.5e-4) and g_schedule.base_lrs == [1e-4]
+    assert d.param_groups[0]["lr"] == pytest.approx(1e-4)  # d unchanged: 2e-4 × 0.5
+    g_schedule.step()
+    assert g.param_groups[0]["lr"] == pytest.approx(0.25e-4)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("seed=7", r"^model\.seed=7: the checkpoint continues the noise stream of model\.seed=12345"),
+        ("model.g_optimizer._target_=torch.optim.AdamW",
+         r"^model\.g_optimizer\._target_=torch\.optim\.AdamW: the checkpoint holds the state of "
+         r"model\.g_optimizer\._target_=torch\.optim\.Adam, which a resume restores;"),
+    ],
+    ids=["seed", "optimizer-class"],
+)  # fmt: skip
+def test_an_override_a_resume_cannot_apply_is_refused_in_one_line(smoke_config, tmp_path, override, message):
+    common = ("callbacks=none", "model=gan", "trainer.limit_train_batches=2")
+    _, first = fit(smoke_config(*common, output_dir=tmp_path / "first"))
+    last = tmp_path / "last.ckpt"
+    first.save_checkpoint(last)
+    with pytest.raises(ConfigError, match=message):
+        train(smoke_config(*common, override, f"ckpt_path={last}", output_dir=tmp_path / "b"))
+    assert not (tmp_path / "b" / "checkpoints").exists()

@@ -15,6 +15,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from gan_experiments.errors import ConfigError
 from gan_experiments.loggers import log_final_metrics
 from gan_experiments.metrics.run import MetricSettings, RunMetrics, metrics_for
 
@@ -47,14 +48,14 @@ class GANMetrics(Callback):
         log_hparams: bool = True,
     ) -> None:
         if every_n_epochs is not None and (not isinstance(every_n_epochs, int) or every_n_epochs < 0):
-            raise ValueError(
+            raise ConfigError(
                 f"callbacks.metrics.every_n_epochs must be an integer >= 0 or null, got {every_n_epochs!r}"
             )
         self.every_n_epochs = every_n_epochs or 0
         try:
             self.settings = MetricSettings(num_samples, batch_size, seed, inception_weights)
         except ValueError as error:
-            raise ValueError(f"callbacks.metrics.{error}") from None
+            raise ConfigError(f"callbacks.metrics.{error}") from None
         self.log_hparams = log_hparams
         self.run: RunMetrics | None = None
         self.last_scores: dict[str, float] = {}

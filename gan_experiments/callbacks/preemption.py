@@ -45,6 +45,8 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import Checkpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from gan_experiments.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 #: signals after which the previous handler runs too (it requeues the job); SIGTERM only stops
@@ -57,7 +59,7 @@ def _signal_number(name: str | int) -> signal.Signals:
     try:
         return signal.Signals[name if name.startswith("SIG") else f"SIG{name}"]
     except KeyError:
-        raise ValueError(f"callbacks.preemption.signals: unknown signal {name!r}") from None
+        raise ConfigError(f"callbacks.preemption.signals: unknown signal {name!r}") from None
 
 
 class Preemption(Checkpoint):

@@ -20,6 +20,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 import gan_experiments
 from gan_experiments.callbacks.metrics import PREFIX
+from gan_experiments.errors import ConfigError
 
 
 class QualityBar(Callback):
@@ -33,7 +34,7 @@ class QualityBar(Callback):
     ) -> None:
         low, high = digit_share
         if not fid_times_floor > 0 or not 0 <= low < high <= 1 or not 0 <= label_accuracy <= 1:
-            raise ValueError(
+            raise ConfigError(
                 "callbacks.quality_bar: expected fid_times_floor > 0, 0 <= digit_share[0] < digit_share[1] "
                 f"<= 1 and label_accuracy in [0, 1], got {fid_times_floor}, {digit_share}, {label_accuracy}"
             )

@@ -139,17 +139,22 @@ def missing_files(data_dir: str | Path) -> list[str]:
     return [name for name in RAW_FILES if not (raw_dir(data_dir) / name).exists()]
 
 
+def check_size(image_size: int, resize_mode: str) -> None:
+    """Padding centres the 28 px digits on an even border; any other size needs resize_mode=resize."""
+    if resize_mode == "pad" and (image_size < NATIVE_SIZE or (image_size - NATIVE_SIZE) % 2):
+        raise ConfigError(
+            f"data.image_size={image_size}: padding needs an even size >= 28; use data.resize_mode=resize"
+        )
+
+
 def to_model_range(
     images: Tensor, image_size: int, resize_mode: Literal["pad", "resize"], channels: int = 1
 ) -> Tensor:
     """uint8 (N, 28, 28) → float (N, C, S, S) in [-1, 1]; padding fills with the background value."""
     pipeline = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5], [0.5])])
+    check_size(image_size, resize_mode)
     out = pipeline(tv_tensors.Image(images.unsqueeze(1))).as_subclass(Tensor)
     if image_size != NATIVE_SIZE and resize_mode == "pad":
-        if image_size < NATIVE_SIZE or (image_size - NATIVE_SIZE) % 2:
-            raise ValueError(
-                f"data.image_size={image_size}: padding needs an even size >= 28; use resize_mode=resize"
-            )
         out = v2.functional.pad(out, [(image_size - NATIVE_SIZE) // 2], fill=-1.0)
     elif image_size != NATIVE_SIZE:
         out = v2.functional.resize(out, [image_size, image_size], antialias=True).clamp_(-1, 1)
@@ -179,9 +184,10 @@ class MNISTDataModule(SpecifiedDataModule):
     ) -> None:
         super().__init__()
         if resize_mode not in ("pad", "resize"):
-            raise ValueError(f"data.resize_mode must be 'pad' or 'resize', got {resize_mode!r}")
+            raise ConfigError(f"data.resize_mode must be 'pad' or 'resize', got {resize_mode!r}")
         if channels not in (1, 3):
-            raise ValueError(f"data.channels must be 1 or 3 for MNIST, got {channels}")
+            raise ConfigError(f"data.channels must be 1 or 3 for MNIST, got {channels}")
+        check_size(image_size, resize_mode)  # here, not first in setup: before any file is read
         self.data_dir = Path(data_dir)
         self.batch_size = batch_size
         self.image_size = image_size

@@ -36,6 +36,7 @@ from gan_experiments.data.item_seeds import item_index, seeded_rng
 from gan_experiments.data.mnist import MNISTDataModule
 from gan_experiments.data.samplers import EpochShuffleSampler
 from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
+from gan_experiments.errors import ConfigError
 
 Style = Literal["thin", "bold", "outline"]
 Task = Literal["paired", "unpaired"]
@@ -160,13 +161,13 @@ class MNISTTranslationDataModule(SpecifiedDataModule):
     ) -> None:
         super().__init__()
         if image_size != IMAGE_SIZE:
-            raise ValueError(
+            raise ConfigError(
                 f"data.image_size: the MNIST translation tasks are {IMAGE_SIZE} px, got {image_size}"
             )
         if task not in TASKS:
-            raise ValueError(f"data.task must be one of {', '.join(TASKS)}, got {task!r}")
+            raise ConfigError(f"data.task must be one of {', '.join(TASKS)}, got {task!r}")
         if not isinstance(eval_size, int) or not 1 <= eval_size <= 5000:
-            raise ValueError(f"data.eval_size must be an integer in [1, 5000], got {eval_size!r}")
+            raise ConfigError(f"data.eval_size must be an integer in [1, 5000], got {eval_size!r}")
         self.task = task
         self.styles = TASKS[task]
         self.batch_size = batch_size

@@ -27,18 +27,36 @@ BatchLayout = Literal["images", "paired", "unpaired"]
 #: against the data's own images, or not at all
 SampleMetrics = Literal["mnist_classifier", "inception", "stacked_mnist"]
 
-#: each layout in words, and the data options that provide it (for the one-line mismatch message)
-LAYOUTS: dict[str, tuple[str, str]] = {
-    "images": ("single images (noise → image)", "data=mnist or data=image_folder data.root=…"),
+#: each layout in words (for the one-line mismatch message)
+LAYOUTS: dict[str, str] = {
+    "images": "single images (noise → image)",
+    "paired": "paired images (A → B)",
+    "unpaired": "two unpaired image domains (A ↔ B)",
+}
+#: the project's data options of each layout, and whether their batches carry class labels: a hint of
+#: `check_model_fits` names only options that pass it (tests/test_bad_input.py follows every hint and
+#: checks these facts against the data modules' specs)
+DATA_OPTIONS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "images": (("data=mnist", True), ("data=image_folder data.root=…", False)),
     "paired": (
-        "paired images (A → B)",
-        "data=edges2shoes, data=mnist_outlines or data=paired_folder data.root=…",
+        ("data=edges2shoes", False),
+        ("data=mnist_outlines", False),
+        ("data=paired_folder data.root=…", False),
     ),
     "unpaired": (
-        "two unpaired image domains (A ↔ B)",
-        "data=horse2zebra, data=mnist_strokes or data=unpaired_folder data.root=…",
+        ("data=horse2zebra", False),
+        ("data=mnist_strokes", False),
+        ("data=unpaired_folder data.root=…", False),
     ),
 }
+
+
+def data_that_fits(layout: str, needs_labels: bool) -> str:
+    """The data options that a model of `layout` (and, if it needs them, class labels) trains on."""
+    options = [option for option, labelled in DATA_OPTIONS[layout] if labelled or not needs_labels]
+    if not options:
+        return "a data module of your own that provides them (docs/extending.md)"
+    return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
 
 
 @dataclass(frozen=True)
@@ -151,13 +169,13 @@ def check_model_fits(
     """A model and a dataset that cannot train together (pix2pix on MNIST, DCGAN on horse2zebra, a
     cGAN on unlabelled images) fail here, in one line that says which data the model needs."""
     if model_layout != spec.layout:
-        what, options = LAYOUTS[model_layout]
+        labelled = " with class labels" if model_needs_labels else ""
         raise ConfigError(
-            f"model={model_name} trains on {what}, but data={data_name} holds {LAYOUTS[spec.layout][0]}: "
-            f"use {options}"
+            f"model={model_name} trains on {LAYOUTS[model_layout]}{labelled}, but data={data_name} holds "
+            f"{LAYOUTS[spec.layout]}: use {data_that_fits(model_layout, model_needs_labels)}"
         )
     if model_needs_labels and not spec.labelled:
         raise ConfigError(
             f"model={model_name} needs class labels, but data={data_name} has none "
-            f"(its batches carry no labels); use a labelled dataset such as data=mnist"
+            f"(its batches carry no labels); use {data_that_fits(model_layout, True)}"
         )

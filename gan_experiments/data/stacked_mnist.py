@@ -25,7 +25,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_info
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from gan_experiments.data.mnist import MNISTDataModule
+from gan_experiments.data.mnist import NATIVE_SIZE, MNISTDataModule
 from gan_experiments.data.samplers import EpochShuffleSampler
 from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
 from gan_experiments.errors import ConfigError
@@ -81,9 +81,14 @@ class StackedMNISTDataModule(SpecifiedDataModule):
         super().__init__()
         for name, value in (("num_train", num_train), ("num_reference", num_reference), ("num_val", num_val)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"data.{name} must be an integer >= 1, got {value!r}")
+                raise ConfigError(f"data.{name} must be an integer >= 1, got {value!r}")
         if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"data.batch_size must be an integer >= 1, got {batch_size!r}")
+            raise ConfigError(f"data.batch_size must be an integer >= 1, got {batch_size!r}")
+        if not isinstance(image_size, int) or image_size < NATIVE_SIZE or (image_size - NATIVE_SIZE) % 2:
+            raise ConfigError(
+                f"data.image_size={image_size}: Stacked MNIST pads the 28 px digits, so it needs an even "
+                "size >= 28 (28 native, 32 padded)"
+            )
         self.batch_size, self.image_size = batch_size, image_size
         self.num_train, self.num_reference, self.num_val = num_train, num_reference, num_val
         self.num_workers, self.seed = num_workers, seed

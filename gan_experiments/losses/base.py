@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import Tensor
 
+from gan_experiments.errors import ConfigError
+
 #: the discriminator as a function of images alone (conditioned on the batch where the model needs it)
 Critic = Callable[[Tensor], Tensor]
 LossAndLogs = tuple[Tensor, dict[str, Tensor]]
@@ -45,9 +47,9 @@ class Regularizer(ABC):
 
     def __init__(self, weight: float, every: int = 1) -> None:
         if not (isinstance(weight, (int, float)) and weight >= 0):
-            raise ValueError(f"a regularizer's weight must be a number >= 0, got {weight!r}")
+            raise ConfigError(f"a regularizer's weight must be a number >= 0, got {weight!r}")
         if not (isinstance(every, int) and every >= 1):
-            raise ValueError(f"a regularizer's `every` must be an integer >= 1, got {every!r}")
+            raise ConfigError(f"a regularizer's `every` must be an integer >= 1, got {every!r}")
         self.weight = float(weight)
         self.every = every
 
@@ -85,7 +87,7 @@ class AdversarialLoss(ABC):
         regularizers = dict(regularizers or {})
         for key, piece in regularizers.items():
             if not isinstance(piece, Regularizer):
-                raise ValueError(
+                raise ConfigError(
                     f"loss.regularizers.{key} must be a gan_experiments.losses.Regularizer, "
                     f"got {type(piece).__name__}"
                 )

@@ -55,9 +55,9 @@ class MetricSettings:
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_samples, int) or self.num_samples < 2:
-            raise ValueError(f"num_samples must be an integer >= 2, got {self.num_samples!r}")
+            raise ConfigError(f"num_samples must be an integer >= 2, got {self.num_samples!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+            raise ConfigError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
 
 
 #: which family of metrics a run has: the MNIST classifier's, Inception's on a folder, or a translation's

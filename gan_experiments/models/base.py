@@ -27,7 +27,7 @@ from torch.utils._pytree import tree_map
 
 from gan_experiments.compat import upgrade_state_dict
 from gan_experiments.data.spec import BatchLayout, DataSpec
-from gan_experiments.errors import NonFiniteLossError
+from gan_experiments.errors import ConfigError, NonFiniteLossError, UserError
 from gan_experiments.losses import AdversarialLoss, LossAndLogs
 from gan_experiments.models.performance import Performance, apply_to_networks, has_dropout
 from gan_experiments.networks.norm import refuse_batch_norm
@@ -97,6 +97,7 @@ class AdversarialModule(LightningModule):
         self._restored_rng_state: Tensor | None = None
         self._unchecked_losses: dict[str, Tensor] = {}
         self._has_dropout: bool | None = None
+        self.check_optimizer_options()
 
     # ---------------------------------------------------------------- what subclasses provide
     def generator_parameters(self) -> Iterator[nn.Parameter]:
@@ -164,6 +165,26 @@ class AdversarialModule(LightningModule):
         raise NotImplementedError
 
     # ---------------------------------------------------------------- optimizers and schedules
+    def check_optimizer_options(self) -> None:
+        """Lightning builds the optimizers and schedulers inside `fit` (`configure_optimizers`); a bad
+        option there (a negative weight decay, a key the optimizer does not take) would end in a
+        traceback after the data is loaded. They are built once here, on a throwaway parameter, so it
+        is refused now, in one line naming the option."""
+        probe = [nn.Parameter(torch.zeros(1))]
+        self._built("model.d_optimizer", self.d_optimizer_factory, probe)
+        optimizer = self._built("model.g_optimizer", self.g_optimizer_factory, probe)
+        if self.lr_scheduler_factory is not None:
+            self._built("model.lr_scheduler", self.lr_scheduler_factory, optimizer)
+
+    @staticmethod
+    def _built(key: str, factory: Callable[..., Any], argument: Any) -> Any:
+        try:
+            return factory(argument)
+        except UserError:
+            raise
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"{key}: {error}") from None
+
     def configure_optimizers(self) -> Any:
         g_factory, d_factory = self.g_optimizer_factory, self.d_optimizer_factory
         optimizers = [

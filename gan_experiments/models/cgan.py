@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gan_experiments.errors import ConfigError
 from gan_experiments.models.gan import GAN, Generated, LabeledImages
 
 
@@ -16,7 +17,7 @@ class ConditionalGAN(GAN):
     def network_facts(self) -> dict[str, Any]:
         """G and D are also built with the number of classes of the data's labels."""
         if not self.data_spec.labelled:
-            raise ValueError("ConditionalGAN needs labelled data (a DataSpec with num_classes)")
+            raise ConfigError("ConditionalGAN needs labelled data (a DataSpec with num_classes)")
         return {**super().network_facts(), "num_classes": self.data_spec.num_classes}
 
     @property

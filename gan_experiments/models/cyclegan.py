@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_experiments.data.spec import DataSpec
+from gan_experiments.errors import ConfigError
 from gan_experiments.losses import AdversarialLoss, LossAndLogs
 from gan_experiments.models.base import NetworkFactory, OptimizerFactory, SchedulerFactory
 from gan_experiments.models.image_pool import ImagePool
@@ -62,7 +63,7 @@ class CycleGAN(TranslationModule):
         )
         in_channels, out_channels = self.in_channels, self.out_channels
         if lambda_identity > 0 and in_channels != out_channels:
-            raise ValueError(
+            raise ConfigError(
                 f"model.lambda_identity={lambda_identity} needs the same channel count in both domains "
                 f"(A has {in_channels}, B has {out_channels}); set model.lambda_identity=0"
             )

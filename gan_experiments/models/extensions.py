@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gan_experiments.errors import ConfigError
+
 if TYPE_CHECKING:
     from gan_experiments.models.base import NetworkFactory
     from gan_experiments.models.gan import GAN
@@ -77,9 +79,9 @@ class TopK(NoiseGANExtension):
     def __init__(self, decay: float = 0.99, min_share: float = 0.5) -> None:
         super().__init__()
         if not 0 < decay <= 1:
-            raise ValueError(f"model.extensions.top_k.decay must be in (0, 1], got {decay}")
+            raise ConfigError(f"model.extensions.top_k.decay must be in (0, 1], got {decay}")
         if not 0 < min_share <= 1:
-            raise ValueError(f"model.extensions.top_k.min_share must be in (0, 1], got {min_share}")
+            raise ConfigError(f"model.extensions.top_k.min_share must be in (0, 1], got {min_share}")
         self.decay, self.min_share = float(decay), float(min_share)
 
     def share(self, epoch: int) -> float:
@@ -107,7 +109,7 @@ class CategoricalCode(NoiseGANExtension):
     def __init__(self, values: int = 10, weight: float = 1.0) -> None:
         super().__init__()
         if not (isinstance(values, int) and values >= 2):
-            raise ValueError(
+            raise ConfigError(
                 f"model.extensions.categorical_code.values must be an integer >= 2, got {values}"
             )
         self.values, self.weight = values, float(weight)
@@ -115,16 +117,16 @@ class CategoricalCode(NoiseGANExtension):
 
     def bind(self, model: GAN, discriminator: NetworkFactory) -> None:
         if model.requires_labels:
-            raise ValueError(
+            raise ConfigError(
                 "model.extensions.categorical_code is for unconditional GANs; a cGAN has its labels"
             )
         if self.values >= model.z_dim:
-            raise ValueError(
+            raise ConfigError(
                 f"model.extensions.categorical_code.values must be < z_dim ({model.z_dim}), got {self.values}"
             )
         parameters = inspect.signature(discriminator).parameters
         if "outputs" not in parameters and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-            raise ValueError(
+            raise ConfigError(
                 "model.extensions.categorical_code needs a discriminator network with an `outputs` option "
                 "(the MLP, DCGAN and the notes' conv GAN discriminators have one)"
             )

@@ -67,13 +67,15 @@ class GAN(AdversarialModule):
             data_spec, loss, g_optimizer, d_optimizer, d_steps, grad_clip_norm, lr_scheduler, seed
         )
         if noise not in ("normal", "uniform"):
-            raise ValueError(f"model.noise must be 'normal' or 'uniform', got {noise!r}")
+            raise ConfigError(f"model.noise must be 'normal' or 'uniform', got {noise!r}")
         if ema_decay is not None and not 0 < ema_decay < 1:
-            raise ValueError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay}")
+            raise ConfigError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay}")
         if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
-            raise ValueError(f"model.pack must be an integer >= 1, got {pack!r}")
+            raise ConfigError(f"model.pack must be an integer >= 1, got {pack!r}")
         if pack > 1 and self.requires_labels:
-            raise ValueError("model.pack is for unconditional GANs: a cGAN's critic reads each image's label")
+            raise ConfigError(
+                "model.pack is for unconditional GANs: a cGAN's critic reads each image's label"
+            )
         self.image_shape = data_spec.image_shape
         self.z_dim = int(z_dim)
         self.noise = noise
@@ -92,7 +94,7 @@ class GAN(AdversarialModule):
         self.extensions = nn.ModuleDict()
         for name, extension in (extensions or {}).items():
             if not isinstance(extension, NoiseGANExtension):
-                raise ValueError(
+                raise ConfigError(
                     f"model.extensions.{name} must be a gan_experiments.models.extensions.NoiseGANExtension, "
                     f"got {type(extension).__name__}"
                 )

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gan_experiments.errors import ConfigError
 from gan_experiments.models.base import AdversarialModule, NetworkFactory
 
 
@@ -54,14 +55,14 @@ class TranslationModule(AdversarialModule):
         multiple, side = self.input_size_multiple(), self.data_spec.image_shape[-1]
         if self.data_spec.size_multiple is not None:
             if self.data_spec.size_multiple % multiple:
-                raise ValueError(
+                raise ConfigError(
                     f"data.size_multiple={self.data_spec.size_multiple}: the images keep their own size, "
                     f"rounded to multiples of that, but the generator needs sides divisible by {multiple}; "
                     f"set data.size_multiple={math.lcm(self.data_spec.size_multiple, multiple)}"
                 )
         elif side % multiple:
             lower = max(multiple, side // multiple * multiple)
-            raise ValueError(
+            raise ConfigError(
                 f"data.image_size={side}: the generator needs sizes divisible by {multiple} (else its output "
                 f"has another size than its input); use {lower} or {lower + multiple}"
             )
