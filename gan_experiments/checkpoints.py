@@ -90,11 +90,19 @@ def _unpickler_reason(error: Exception) -> str:
     return _first_line(error)
 
 
-def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
-    """The checkpoint's dict, unpickled weights-only unless `trust`; its run config's targets checked."""
-    path = Path(path)
+def checkpoint_file(path: str | Path) -> Path:
+    """`ckpt_path` as a path, refused in one line when no file is there (commands that derive an output
+    path from it check this first)."""
+    path = Path(str(path)).expanduser()
     if not path.is_file():
         raise CheckpointError(f"ckpt_path={path}: no such checkpoint file")
+    return path
+
+
+def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
+    """The checkpoint's dict, unpickled weights-only unless `trust`; its run config's targets checked and
+    its weights finite (`check_finite_weights`)."""
+    path = checkpoint_file(path)
     try:
         checkpoint = upgrade_checkpoint(
             torch.load(path, map_location="cpu", weights_only=not trust), CHECKPOINT_KEY
@@ -116,9 +124,28 @@ def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
         raise CheckpointError(
             f"ckpt_path={path}: not written by gan_experiments.train (no run config inside)"
         )
+    weights = checkpoint.get("state_dict")
+    if not isinstance(weights, dict):
+        raise CheckpointError(f"ckpt_path={path}: not written by gan_experiments.train (no weights inside)")
+    check_finite_weights(weights, path)
     if not trust:
         check_run_config(checkpoint[CHECKPOINT_KEY], path)
     return checkpoint
+
+
+def check_finite_weights(weights: dict[str, Any], path: str | Path) -> None:
+    """Every floating tensor of a state dict finite, checked when a checkpoint is opened (also with
+    `trust_checkpoint`: trust is about code, this is about damage). Training never writes non-finite
+    weights (`AdversarialModule.on_save_checkpoint`) and torch.load checks no CRC, so NaN/Inf here means
+    a damaged or foreign file; loaded anyway it would end deep inside a metric (the FID's matrix square
+    root crashes the process without a message) or train on from NaN."""
+    for key, value in weights.items():
+        floating = isinstance(value, torch.Tensor) and torch.is_floating_point(value)
+        if floating and not bool(torch.isfinite(value).all()):
+            raise CheckpointError(
+                f"ckpt_path={path}: weights hold NaN/Inf ({key}); the file is damaged or not a trained "
+                "checkpoint (training never writes non-finite weights)"
+            )
 
 
 def _targets(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

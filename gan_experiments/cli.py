@@ -11,14 +11,18 @@ from typing import Any, TypeVar
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from gan_experiments import CONF_DIR
+from gan_experiments.atomic import check_output_folder
 from gan_experiments.console import quiet_console
 from gan_experiments.errors import UserError
 
 Result = TypeVar("Result")
+#: the format of the commands' log lines (Hydra's default job logging)
+RUN_FOLDER_LINE = logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
 
 
 def command_line(module: str) -> str:
@@ -45,6 +49,30 @@ def run_command(
         if sweep_trial and HydraConfig.get().mode == RunMode.MULTIRUN:
             return None
         sys.exit(1)
+
+
+class CheckRunFolder(Callback):
+    """Hydra creates the run folder (`hydra.run.dir`; a sweep's `hydra.sweep.dir`) before the command
+    starts, so a folder under a file, or one that cannot be written, ended in Hydra's traceback. This
+    callback (conf/hydra/default.yaml) checks it first with the rule of every output path
+    (`atomic.check_output_folder`) and reports a failure as one line with exit status 1."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.check(config, "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.check(config, "hydra.sweep.dir")
+
+    @staticmethod
+    def check(config: DictConfig, key: str) -> None:
+        try:
+            check_output_folder(key, OmegaConf.select(config, key))
+        except UserError as error:
+            # logging is not configured yet: the line the command's logger would print, on stderr
+            name = f"gan_experiments.{OmegaConf.select(config, 'task_name', default='cli')}"
+            record = logging.LogRecord(name, logging.ERROR, __file__, 0, "%s", (error,), None)
+            print(RUN_FOLDER_LINE.format(record), file=sys.stderr)
+            sys.exit(1)
 
 
 def hydra_command(

@@ -12,7 +12,6 @@ import json
 import logging
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import LightningDataModule, LightningModule
@@ -20,7 +19,8 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from gan_experiments.checkpoints import model_from_checkpoint, read_checkpoint, run_config
+from gan_experiments.atomic import check_output_file, write_text_atomically
+from gan_experiments.checkpoints import checkpoint_file, model_from_checkpoint, read_checkpoint, run_config
 from gan_experiments.cli import command_line, hydra_command
 from gan_experiments.config import validate
 from gan_experiments.devices import resolve_device
@@ -150,8 +150,11 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Rebuild model and data from the checkpoint, compute the metrics, print them, write metrics.json."""
     validate(cfg)
     settings = settings_of(cfg)
+    path = checkpoint_file(cfg.ckpt_path)
+    # the results file is checked before any work: a bad path costs nothing, not every metric computed
+    output = check_output_file("output", cfg.output or path.parent / "metrics.json", example="metrics.json")
     device = resolve_device(cfg.device)
-    checkpoint = read_checkpoint(cfg.ckpt_path, trust=cfg.trust_checkpoint)
+    checkpoint = read_checkpoint(path, trust=cfg.trust_checkpoint)
     model, run = model_from_checkpoint(checkpoint, device), run_config(checkpoint)
     if not cfg.ema:
         model.discard_ema()
@@ -166,7 +169,6 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             f"ckpt_path={cfg.ckpt_path}: no metrics for a {type(model).__name__} on "
             f"{type(datamodule).__name__} (see the warning above)"
         )
-    path = Path(cfg.ckpt_path)
     report = {
         "checkpoint": str(path.resolve()),
         "model": run.model._target_,
@@ -185,10 +187,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "command": command_line("gan_experiments.evaluate"),
         "seconds": round(seconds, 2),
     }
-    output = Path(cfg.output) if cfg.output else path.parent / "metrics.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
     safe = {**report, "metrics": {name: json_safe(value) for name, value in scores.items()}}
-    output.write_text(json.dumps(safe, indent=2) + "\n")
+    write_text_atomically(output, json.dumps(safe, indent=2) + "\n")
     print_table(report, metrics.kind)
     log.info("metrics of %s written to %s (%.1f s)", path, output, seconds)
     return report

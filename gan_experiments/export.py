@@ -40,7 +40,7 @@ from lightning.pytorch import LightningModule
 from omegaconf import DictConfig
 from torch import Tensor, nn
 
-from gan_experiments.atomic import atomic_path
+from gan_experiments.atomic import atomic_path, check_output_file
 from gan_experiments.checkpoints import load_model
 from gan_experiments.cli import hydra_command
 from gan_experiments.config import validate
@@ -139,17 +139,16 @@ def check_options(cfg: DictConfig) -> None:
 
 
 def output_path(cfg: DictConfig, fmt: str) -> Path:
-    """`out`, or `<checkpoint stem>_generator<suffix>` beside the checkpoint; a `.onnx` name with the
-    other format (or the reverse) is refused: the file would not open with the tool its name suggests."""
+    """`out`, or `<checkpoint stem>_generator<suffix>` beside the checkpoint, checked before the checkpoint
+    is read (`atomic.check_output_file`); a `.onnx` name with the other format (or the reverse) is
+    refused: the file would not open with the tool its name suggests."""
     suffix = FORMATS[fmt]
     if cfg.out is None:
         ckpt = Path(cfg.ckpt_path)
-        return ckpt.with_name(f"{ckpt.stem}_generator{suffix}")
-    out = Path(str(cfg.out)).expanduser()
+        return check_output_file("out", ckpt.with_name(f"{ckpt.stem}_generator{suffix}"))
+    out = check_output_file("out", cfg.out, example=f"generator{suffix}")
     if out.resolve() == Path(str(cfg.ckpt_path)).expanduser().resolve():
         raise ConfigError(f"out={out}: that is the checkpoint itself; give the exported file another name")
-    if out.is_dir():
-        raise ConfigError(f"out={out}: a folder; give a file name (e.g. out={out / ('generator' + suffix)})")
     if (out.suffix == ".onnx") != (fmt == "onnx"):
         example = out.with_suffix(suffix)
         raise ConfigError(f"out={out}: format={fmt} writes {suffix} files (e.g. out={example})")

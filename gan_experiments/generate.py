@@ -17,15 +17,17 @@ from pathlib import Path
 import torch
 from lightning.pytorch import LightningModule
 from omegaconf import DictConfig
+from PIL import Image
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
+from gan_experiments.atomic import atomic_path, check_output_file, check_output_folder
 from gan_experiments.checkpoints import load_model
 from gan_experiments.cli import hydra_command
 from gan_experiments.config import validate
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
-from gan_experiments.image_files import check_new_folder, write_image_folder
+from gan_experiments.image_files import write_image_folder
 from gan_experiments.models.gan import GAN
 from gan_experiments.pretrained import available, load_pretrained
 from gan_experiments.sampling import interpolation_grid, sample_grid
@@ -52,6 +54,21 @@ def check_counts(cfg: DictConfig) -> None:
         value = cfg[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ConfigError(f"{key} must be an integer >= {low}, got {value!r}")
+
+
+def check_output(cfg: DictConfig) -> str | None:
+    """`out_dir` (a new or empty folder) or `out` (a file in an image format PIL writes, by its
+    extension), checked before the checkpoint is read; returns the PIL format of `out`."""
+    if cfg.out_dir is not None:
+        if cfg.interpolate:
+            raise ConfigError("out_dir writes single samples; interpolate=true draws a strip into out=…")
+        check_output_folder("out_dir", cfg.out_dir, new=True)
+        return None
+    out = check_output_file("out", cfg.out, example="samples.png")
+    image_format = Image.registered_extensions().get(out.suffix.lower())
+    if image_format is None or image_format not in Image.SAVE:
+        raise ConfigError(f"out={cfg.out}: not the name of an image file (e.g. out=samples.png or .jpg)")
+    return image_format
 
 
 def sample_batches(model: GAN, num: int, label: int | None, rng: torch.Generator) -> Iterator[Tensor]:
@@ -104,10 +121,7 @@ def generate(cfg: DictConfig) -> Path:
     the path written."""
     validate(cfg)
     check_counts(cfg)
-    if cfg.out_dir is not None:
-        if cfg.interpolate:
-            raise ConfigError("out_dir writes single samples; interpolate=true draws a strip into out=…")
-        check_new_folder(Path(str(cfg.out_dir)).expanduser())
+    image_format = check_output(cfg)
     device = resolve_device(cfg.device)
     model = load_generator(cfg, device)
     if model.data_layout != "images":
@@ -127,9 +141,9 @@ def generate(cfg: DictConfig) -> Path:
         else:
             images, columns = sample_grid(model, cfg.num, label, rng)
     grid = make_grid(images.float().cpu(), nrow=columns, normalize=True, value_range=(-1, 1), pad_value=1.0)
-    out = Path(cfg.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_image(grid, out)
+    out = Path(str(cfg.out)).expanduser()
+    with atomic_path(out) as tmp:
+        save_image(grid, tmp, format=image_format)
     what = f"{cfg.rows}×{cfg.steps} interpolation" if cfg.interpolate else f"{len(images)} samples"
     log.info("%s from %s written to %s", what, source_of(cfg), out)
     return out

@@ -12,8 +12,7 @@ import torch
 from torch import Tensor
 from torchvision.transforms.v2.functional import to_pil_image
 
-from gan_experiments.atomic import partial_name
-from gan_experiments.errors import ConfigError
+from gan_experiments.atomic import check_output_folder, partial_name
 
 
 def save_image_file(image: Tensor, path: Path) -> None:
@@ -26,20 +25,12 @@ def save_image_file(image: Tensor, path: Path) -> None:
     pil.save(path, **options)
 
 
-def check_new_folder(out_dir: Path) -> None:
-    """out_dir may be new or an empty folder, under folders (not files): checked before any work."""
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise ConfigError(f"out_dir={out_dir}: exists and is not an empty folder; choose a new folder")
-    if any(parent.exists() and not parent.is_dir() for parent in out_dir.parents):
-        raise ConfigError(f"out_dir={out_dir}: a parent of it is a file, not a folder")
-
-
 def write_image_folder(batches: Iterable[Tensor], out_dir: Path, suffix: str = ".png") -> int:
     """Every image of `batches` as `000000.png`, `000001.png`, … in a new folder `out_dir`, written under
     a temporary name beside it and renamed when complete: an interrupted run leaves no folder that a
     later `score` would read as a (smaller) sample. An existing non-empty `out_dir` is refused, so no
     earlier samples are mixed in or lost. Returns the number of files."""
-    check_new_folder(out_dir)
+    check_output_folder("out_dir", out_dir, new=True)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     partial = partial_name(out_dir)
     partial.mkdir()

@@ -4,7 +4,8 @@ so that this project's samples and another tool's (StudioGAN, mmgeneration, …)
 instrument.
 
 - Both folders are read recursively: files with an image extension, decoded by PIL whatever their mode
-  (hidden files and folders left out; unreadable files named in one line, or skipped and counted).
+  (hidden files and folders left out; unreadable files named in one line, or skipped and counted); 16-bit,
+  32-bit integer and float images are scaled to 8 bits (`image_reading.to_8bit`), not clipped.
 - `features=mnist`: the project's shipped MNIST classifier (`metrics.generative.MNISTGANMetrics`, the
   very computation behind `evaluate` and the training callback), for gray digits of at most 32 px; it
   adds the IS analogue and digit coverage of the fake folder, and the IS analogue of the real one.
@@ -37,7 +38,7 @@ from rich.table import Table
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from gan_experiments.atomic import write_text_atomically
+from gan_experiments.atomic import check_output_file, write_text_atomically
 from gan_experiments.cli import command_line, hydra_command
 from gan_experiments.config import is_int, validate
 from gan_experiments.data.image_reading import (
@@ -119,9 +120,7 @@ def check_options(cfg: DictConfig) -> None:
         raise ConfigError(f"skip_bad_images must be true or false, got {cfg.skip_bad_images!r}")
     if not cfg.out:
         raise ConfigError("out must be a file path (default: scores.json in the run folder)")
-    out = Path(str(cfg.out)).expanduser()
-    if out.is_dir() or any(parent.exists() and not parent.is_dir() for parent in out.parents):
-        raise ConfigError(f"out={cfg.out}: expected the path of a file in a folder (e.g. out=scores.json)")
+    check_output_file("out", cfg.out, example="scores.json")
 
 
 # ----------------------------------------------------------------------------------------------

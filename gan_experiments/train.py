@@ -6,6 +6,7 @@ Returns the configured `optimized_metric` so Hydra sweepers (Optuna) can minimiz
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
+from gan_experiments.atomic import check_output_folder
 from gan_experiments.callbacks.exact_resume import ExactResume
 from gan_experiments.callbacks.run_config import CHECKPOINT_KEY, RunConfigInCheckpoint, resume_changes
 from gan_experiments.checkpoints import read_checkpoint, run_config
@@ -59,8 +61,33 @@ def wants_exact_resume(cfg: DictConfig) -> bool:
     return bool(old_switch) if old_switch is not None else bool(cfg.get("exact_resume", True))
 
 
+#: the config sections that name the folders a run writes into (checkpoints, sample PNGs, logs)
+OUTPUT_SECTIONS = ("callbacks", "logger", "trainer")
+
+
+def output_folder_keys(node: Any, prefix: str) -> Iterator[tuple[str, str]]:
+    """(dotted key, folder) for every `dirpath` or `*_dir` string below `node`."""
+    if isinstance(node, DictConfig):
+        for key, value in node.items():
+            dotted = f"{prefix}.{key}"
+            if isinstance(value, DictConfig):
+                yield from output_folder_keys(value, dotted)
+            elif isinstance(value, str) and (key == "dirpath" or str(key).endswith("_dir")):
+                yield dotted, value
+
+
+def check_output_folders(cfg: DictConfig) -> None:
+    """Every folder the run will write into (a `dirpath` or `*_dir` of the callbacks, loggers and
+    trainer), checked with the rule of every command's outputs (`atomic.check_output_folder`) before any
+    data is read: a checkpoint folder under a file would otherwise fail when the first epoch ends."""
+    for section in OUTPUT_SECTIONS:
+        for key, folder in output_folder_keys(cfg.get(section), section):
+            check_output_folder(key, folder)
+
+
 def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, pl.Trainer]:
     validate(cfg)
+    check_output_folders(cfg)
     if HydraConfig.initialized():
         warn_renamed_choices(dict(HydraConfig.get().runtime.choices))
     if cfg.get("seed") is not None:

@@ -11,12 +11,13 @@ import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader, Dataset
 
+from gan_experiments.atomic import check_output_folder
 from gan_experiments.checkpoints import load_model
 from gan_experiments.cli import hydra_command
 from gan_experiments.config import validate
 from gan_experiments.data.image_folders import ImageFolderDataset, PairedImageDataset
 from gan_experiments.devices import resolve_device
-from gan_experiments.errors import UserError
+from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.image_files import save_image_file
 from gan_experiments.models.translation import TranslationModule
 
@@ -62,6 +63,14 @@ def translate(cfg: DictConfig) -> list[Path]:
     validate(cfg)
     if cfg.direction not in ("AtoB", "BtoA"):
         raise UserError(f"direction must be AtoB or BtoA, got {cfg.direction!r}")
+    output_dir = check_output_folder("output_dir", cfg.output_dir)
+    for sub in ("inputs", "targets") if cfg.paired_input else ("inputs",):
+        check_output_folder("output_dir", output_dir / sub)
+    if output_dir.resolve() == Path(str(cfg.input_dir)).expanduser().resolve():
+        raise ConfigError(
+            f"output_dir={cfg.output_dir}: that is input_dir; the translations keep the input file names "
+            "and would replace the inputs; choose another folder"
+        )
     device = resolve_device(cfg.device)
     model, run = load_model(cfg.ckpt_path, device, trust=cfg.trust_checkpoint)
     if model.data_layout == "images":
@@ -77,7 +86,6 @@ def translate(cfg: DictConfig) -> list[Path]:
     loader = DataLoader(
         input_dataset(cfg, run, model), batch_size=cfg.batch_size, num_workers=cfg.num_workers
     )
-    output_dir = Path(cfg.output_dir)
     for sub in ("inputs", "targets") if cfg.paired_input else ("inputs",):
         (output_dir / sub).mkdir(parents=True, exist_ok=True)
     model.train(not cfg.eval_mode)

@@ -237,7 +237,7 @@ def test_max_count_ratio_null_scores_unequal_folders(folders, tmp_path):
             r"fake_dir=.*more lies inside real_dir=.*real: subfolders are read",
         ),
         ("real", "copy", ["features=clip"], ConfigError, r"features must be one of auto, mnist, inception"),
-        ("real", "copy", ["out=<real>"], ConfigError, r"out=.*real: expected the path of a file in a folder"),
+        ("real", "copy", ["out=<real>"], ConfigError, r"out=.*real: a folder; expected the path of a file"),
         (
             "real",
             "copy",

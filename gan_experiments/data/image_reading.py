@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 from torchvision import tv_tensors
 from torchvision.transforms import v2
@@ -73,8 +74,45 @@ def read_image(path: Path) -> Image.Image:
         raise DatasetError(f"cannot read image {path}: {decode_failure_reason(error)}") from error
 
 
+#: PIL's one-channel modes with samples wider than 8 bits, and the top of each one's nominal range
+WIDE_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535, "F": 1.0}
+
+
+def to_8bit(image: Image.Image) -> Image.Image:
+    """A one-channel image of a wide mode (`WIDE_MODES`) scaled to 8-bit gray (mode L); any other image
+    as it is. PIL's own `convert("L")`/`convert("RGB")` clips these at 255, so a 16-bit photo became a
+    white square.
+
+    - 16-bit modes (`I;16`, `I;16B`, …: 16-bit PNG, TIFF): 0…65535 → 0…255 (× 255/65535, rounded), the
+      file's own scale, as torchvision's decoders read 16-bit PNGs.
+    - `I` (32-bit integers): PIL stores 16-bit samples in it (16-bit PGM/PPM, some TIFFs), so values
+      within 0…65535 are scaled as 16 bits. The full 32-bit range would turn every real image black.
+    - `F` (32-bit floats, TIFF): floats have no range of their type; [0, 1] is the convention of float
+      images (scikit-image, torchvision, OpenCV), so values within it are scaled × 255.
+    - An `I` or `F` image with values outside that range (a depth map, a physical quantity) is scaled by
+      its own minimum and maximum: its file states no scale, and clipping it would lose the picture.
+      Such images are each stretched on their own, so a folder of them is not on one common scale;
+      convert them to 8 or 16 bits where levels must compare across images. NaN/Inf read as 0.
+
+    A fixed range is used wherever the file's type gives one (rather than every image's own min–max),
+    so that a dark image stays dark: the distribution a GAN learns and FID measures is the data's."""
+    top = WIDE_MODES.get(image.mode)
+    if top is None:
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    values = np.where(np.isfinite(values), values, 0.0)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if low < 0 or high > top:  # outside the nominal range: the image's own range
+        top = high - low
+        values = values - low
+    scaled = values * (255.0 / top) if top > 0 else np.zeros_like(values)
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
+
+
 def to_image(image: Image.Image, channels: int) -> tv_tensors.Image:
-    """uint8 (C, H, W) with C = 1 (grayscale) or 3 (RGB), whatever mode the file stores."""
+    """uint8 (C, H, W) with C = 1 (grayscale) or 3 (RGB), whatever mode the file stores; wide modes
+    (16-bit, 32-bit integer, float) scaled to 8 bits first (`to_8bit`), not clipped."""
+    image = to_8bit(image)
     return tv_tensors.Image(v2.functional.pil_to_tensor(image.convert("L" if channels == 1 else "RGB")))
 
 
