@@ -14,7 +14,7 @@ import math
 import time
 from typing import Any
 
-from lightning.pytorch import LightningDataModule, LightningModule
+from lightning.pytorch import LightningDataModule
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
@@ -26,13 +26,13 @@ from gan_experiments.config import validate
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.instantiation import instantiate_checked
-from gan_experiments.metrics.run import MetricKind, MetricSettings, metrics_for, score_with
+from gan_experiments.metrics.run import MetricKind, MetricSettings, Split, metrics_for, score_with
 
 log = logging.getLogger("gan_experiments.evaluate")
 
 #: one line per key for the printed table (docs/evaluation.md has the long form)
 MNIST_MEANINGS = {
-    "fid": "Fréchet distance, MNIST-classifier features of samples vs the test set (→ fid_floor)",
+    "fid": "Fréchet distance, MNIST-classifier features of samples vs the split (→ fid_floor)",
     "kid_mean": "kernel distance of the same features, mean over subsets (→ kid_floor_mean)",
     "kid_std": "its standard deviation over subsets",
     "is_mean": "Inception Score analogue: 1 = one digit or unreadable … 10 (→ is_real_mean)",
@@ -42,7 +42,7 @@ MNIST_MEANINGS = {
     "digits_under_5pct": "digits with < 5 % of the samples (0; 9 = collapse)",
     "coverage_kl": "KL(digit histogram ‖ uniform): 0 balanced … 2.30 one digit",
     "label_accuracy": "cGAN: samples read as the requested digit",
-    "fid_floor": "FID of real training images vs the test set: the best reachable",
+    "fid_floor": "FID of real training images vs the split: the best reachable",
     "kid_floor_mean": "KID of real training images (the floor)",
     "kid_floor_std": "its standard deviation",
     "is_real_mean": "Inception Score analogue of real training images",
@@ -115,16 +115,17 @@ def data_overrides(cfg: DictConfig, run: DictConfig) -> dict[str, Any]:
     return overrides
 
 
-def prepare_data(run: DictConfig, overrides: dict[str, Any], model: LightningModule) -> LightningDataModule:
+def prepare_data(run: DictConfig, overrides: dict[str, Any], split: Split) -> LightningDataModule:
+    """The run's data (with the command line's `data.*` keys), set up for the split the metrics read."""
     datamodule = instantiate_checked(run.data, **overrides)
     datamodule.prepare_data()
-    datamodule.setup("validate")
+    datamodule.setup("test" if split == "test" else "validate")
     return datamodule
 
 
 def settings_of(cfg: DictConfig) -> MetricSettings:
     try:
-        return MetricSettings(cfg.num_samples, cfg.batch_size, cfg.seed, cfg.inception_weights)
+        return MetricSettings(cfg.num_samples, cfg.batch_size, cfg.seed, cfg.inception_weights, cfg.split)
     except ValueError as error:
         raise ConfigError(str(error)) from None
 
@@ -159,7 +160,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if not cfg.ema:
         model.discard_ema()
     overrides = data_overrides(cfg, run)
-    datamodule = prepare_data(run, overrides, model)
+    datamodule = prepare_data(run, overrides, settings.split)
     start = time.perf_counter()
     metrics = metrics_for(model, datamodule, settings, device)
     scores = score_with(metrics, model, datamodule) if metrics is not None else {}
@@ -179,6 +180,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             "num_samples": settings.num_samples,
             "batch_size": settings.batch_size,
             "seed": settings.seed,
+            "split": settings.split,
             "ema": bool(cfg.ema and getattr(model, "generator_ema", None) is not None),
             "inception_weights": cfg.inception_weights,
             "device": str(device),

@@ -87,7 +87,7 @@ def test_grids_take_noise_or_the_validation_examples_passed_in(smoke_config, fak
 
     cfg = smoke_config(
         "model=pix2pix", "data=mnist_outlines", f"data.data_dir={fake_mnist_dir}", "data.download=false",
-        "data.eval_size=8",
+        "data.eval_size=8", "data.val_size=32",
     )  # fmt: skip
     datamodule, model, _ = build(cfg)
     assert model.grid_source == "examples"
@@ -125,7 +125,7 @@ def data_for(model_name: str, fake_mnist_dir: Path) -> list[str]:
         return [f"model={model_name}"]
     return [
         f"model={model_name}", f"data={data}", f"data.data_dir={fake_mnist_dir}", "data.download=false",
-        "data.eval_size=8",
+        "data.eval_size=8", "data.val_size=32",
     ]  # fmt: skip
 
 

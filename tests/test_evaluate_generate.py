@@ -71,13 +71,18 @@ def no_inception_weights(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- evaluate
 def test_evaluate_dcgan_reproduces_the_training_numbers_and_writes_metrics_json(runs, tmp_path, capsys):
-    """Same weights, same settings (debug=smoke measured 64 samples in batches of 32): same numbers."""
-    cfg = run_config(tmp_path, "eval", f"ckpt_path={ckpt(runs, 'dcgan')}", "num_samples=64", "batch_size=32")
+    """Same weights, same settings (debug=smoke measured 64 samples in batches of 32 against the
+    validation split with seed 0): same numbers."""
+    cfg = run_config(
+        tmp_path, "eval", f"ckpt_path={ckpt(runs, 'dcgan')}", "num_samples=64", "batch_size=32", "split=val",
+        "seed=0",
+    )  # fmt: skip
     report = evaluate(cfg)
     written = json.loads((ckpt(runs, "dcgan").parent / "metrics.json").read_text())
     assert written["metrics"] == pytest.approx(report["metrics"])
     assert set(written["metrics"]) >= MNIST_KEYS and "label_accuracy" not in written["metrics"]
     assert written["settings"]["num_samples"] == 64 and written["settings"]["seed"] == 0
+    assert written["settings"]["split"] == "val"
     assert (
         written["model"] == "gan_experiments.models.gan.GAN" and written["epoch"] == 0
     )  # written at the end of the first epoch
@@ -87,6 +92,16 @@ def test_evaluate_dcgan_reproduces_the_training_numbers_and_writes_metrics_json(
         assert written["metrics"][key] == pytest.approx(events.Scalars(f"metrics/{key}")[-1].value, rel=1e-4)
     printed = capsys.readouterr().out
     assert "fid_floor" in printed and "digits_under_5pct" in printed
+
+
+def test_evaluate_reports_on_the_test_split_with_unseen_noise(runs, tmp_path):
+    """By default the numbers are not the ones best.ckpt was chosen by: the test split (10 % of the
+    synthetic set here, not the 32 validation images) and noise seed 1."""
+    cfg = run_config(tmp_path, "eval", f"ckpt_path={ckpt(runs, 'dcgan')}", "num_samples=64", "batch_size=32")
+    report = evaluate(cfg)
+    assert report["settings"]["split"] == "test" and report["settings"]["seed"] == 1
+    events = load_events(runs["root"] / "dcgan")
+    assert report["metrics"]["fid_floor"] != pytest.approx(events.Scalars("metrics/fid_floor")[-1].value)
 
 
 def test_evaluate_cgan_on_moved_data_reports_label_accuracy(runs, tmp_path):

@@ -19,6 +19,7 @@ from gan_experiments.train import build, train
 @pytest.fixture
 def datamodule(fake_mnist_dir):
     def _make(task: str, **kwargs) -> MNISTTranslationDataModule:
+        kwargs = {"val_size": 32, **kwargs}
         dm = MNISTTranslationDataModule(task=task, data_dir=str(fake_mnist_dir), download=False, **kwargs)
         dm.prepare_data()
         dm.setup("fit")
@@ -103,7 +104,7 @@ def test_translation_models_train_and_are_scored_on_the_mnist_tasks(
 ):
     cfg = smoke_config(
         f"model={model}", f"data={data}", f"data.data_dir={fake_mnist_dir}", "data.download=false",
-        "data.eval_size=8", "data.batch_size=4",
+        "data.eval_size=8", "data.val_size=32", "data.batch_size=4",
     )  # fmt: skip
     _, module, _ = build(cfg)
     assert (module.in_channels, module.out_channels) == (1, 1)

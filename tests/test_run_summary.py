@@ -56,7 +56,13 @@ def test_a_smoke_run_ends_with_its_summary(smoke_config, tmp_path, caplog):
 
 def test_a_translation_run_gets_the_translate_command(smoke_config, fake_mnist_dir, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger=LOGGER)
-    data = [f"data.data_dir={fake_mnist_dir}", "data.download=false", "data.eval_size=8", "data.batch_size=4"]
+    data = [
+        f"data.data_dir={fake_mnist_dir}",
+        "data.download=false",
+        "data.eval_size=8",
+        "data.val_size=32",
+        "data.batch_size=4",
+    ]
     train(smoke_config("model=pix2pix", "data=mnist_outlines", *data, "~callbacks.best_checkpoint"))
     rows = {line.split()[0]: line for line in summary_of(caplog).splitlines()[1:]}
     last = tmp_path / "checkpoints" / "last.ckpt"

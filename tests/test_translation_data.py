@@ -45,7 +45,7 @@ def same_halves_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_paired_batches_have_the_documented_format(paired_root: Path) -> None:
-    dm = PairedImageDataModule(root=paired_root, batch_size=4, **FAST)
+    dm = PairedImageDataModule(root=paired_root, batch_size=4, val_split="val", **FAST)
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))
     assert set(batch) == {"A", "B", "A_path", "B_path"}
@@ -61,7 +61,7 @@ def test_paired_batches_have_the_documented_format(paired_root: Path) -> None:
 
 
 def test_batch_size_one_keeps_every_item(paired_root: Path) -> None:
-    dm = PairedImageDataModule(root=paired_root, batch_size=1, **FAST)
+    dm = PairedImageDataModule(root=paired_root, batch_size=1, val_split="val", **FAST)
     dm.setup("fit")
     assert len(dm.train_dataloader()) == 6
 
@@ -127,7 +127,9 @@ def test_unpaired_length_and_pairs(unpaired_root: Path) -> None:
 
 
 def test_unpaired_direction_swaps_domains(unpaired_root: Path) -> None:
-    dm = UnpairedImageDataModule(root=unpaired_root, direction="BtoA", channels_a=1, batch_size=2, **FAST)
+    dm = UnpairedImageDataModule(
+        root=unpaired_root, direction="BtoA", channels_a=1, batch_size=2, val_split="test", **FAST
+    )
     assert (dm.in_channels, dm.out_channels, dm.image_shape) == (3, 1, (1, 32, 32))
     dm.setup("validate")
     batch = next(iter(dm.val_dataloader()))
@@ -238,7 +240,8 @@ def test_data_configs_compose_with_debug_smoke(config: str, layout: str, writer,
     assert (dm.batch_size, dm.image_size, dm.load_size, dm.num_workers) == (4, 32, 36, 0)
     assert dm.layout == layout and dm.seed == cfg.seed
     dm.setup("fit")
-    assert next(iter(dm.train_dataloader()))["A"].shape == (4, 3, 32, 32)
+    assert next(iter(dm.train_dataloader()))["A"].shape[1:] == (3, 32, 32)
+    assert dm.val_split is None and dm.test_split == ("val" if layout == "paired" else "test")
 
 
 # ---------------------------------------------------------------------------------------------- bad input
@@ -254,9 +257,9 @@ def test_unreadable_image_is_named_or_skipped(tmp_path: Path) -> None:
     root = write_paired_dataset(tmp_path / "p", 3, 1)
     (root / "train" / "001.jpg").write_bytes(b"definitely not a jpeg")
     with pytest.raises(DatasetError) as error:
-        PairedImageDataModule(root=root, **FAST).setup("fit")
+        PairedImageDataModule(root=root, val_split="val", **FAST).setup("fit")
     assert "001.jpg" in one_line(error) and "skip_bad_images" in str(error.value)
-    dm = PairedImageDataModule(root=root, skip_bad_images=True, **FAST)
+    dm = PairedImageDataModule(root=root, skip_bad_images=True, val_split="val", **FAST)
     dm.setup("fit")
     assert len(dm.train_set) == 2 and dm.train_set.images.skipped == 1
 
@@ -303,7 +306,7 @@ def test_empty_split_is_named(tmp_path: Path) -> None:
     root = write_paired_dataset(tmp_path / "p", splits={"train": 2, "val": 0})
     (root / "val").mkdir()
     with pytest.raises(DatasetError) as error:
-        PairedImageDataModule(root=root, **FAST).setup("fit")
+        PairedImageDataModule(root=root, val_split="val", **FAST).setup("fit")
     assert str(root / "val") in one_line(error) and "no images" in str(error.value)
 
 
@@ -373,7 +376,7 @@ def test_lightning_feeds_the_epoch_to_the_items(paired_root: Path) -> None:
         def configure_optimizers(self) -> torch.optim.Optimizer:
             return torch.optim.SGD(self.parameters(), lr=0.1)
 
-    dm = PairedImageDataModule(root=paired_root, batch_size=2, **FAST)
+    dm = PairedImageDataModule(root=paired_root, batch_size=2, val_split="val", **FAST)
     trainer = pl.Trainer(
         max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False, limit_val_batches=0
     )

@@ -17,7 +17,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from gan_experiments.errors import ConfigError
 from gan_experiments.loggers import log_final_metrics
-from gan_experiments.metrics.run import MetricSettings, RunMetrics, metrics_for
+from gan_experiments.metrics.run import MetricSettings, RunMetrics, Split, metrics_for
 
 PREFIX = "metrics/"
 HPARAMS_PREFIX = "hp/"
@@ -29,8 +29,10 @@ class GANMetrics(Callback):
     to every logger and into `trainer.callback_metrics`, where ModelCheckpoint and `optimized_metric`
     find them.
 
+    The numbers compare with the validation split (`split`): they choose `best.ckpt`, meet the quality
+    bar and score sweep trials, and `evaluate` then reports on the test split with another noise seed.
     MNIST models are sampled in `on_validation_epoch_end` (`num_samples` samples against the cached
-    test split); translation models are fed the validation batches Lightning already loads, so under
+    split); translation models are fed the validation batches Lightning already loads, so under
     DDP each rank measures its shard and the accumulators sync. The MNIST numbers do not sync: every
     rank draws the same seeded samples, and rank 0's dict is broadcast so the ranks agree bit for bit.
 
@@ -46,6 +48,7 @@ class GANMetrics(Callback):
         seed: int = 0,
         inception_weights: str | Path | None = None,
         log_hparams: bool = True,
+        split: Split = "val",
     ) -> None:
         if every_n_epochs is not None and (not isinstance(every_n_epochs, int) or every_n_epochs < 0):
             raise ConfigError(
@@ -53,7 +56,7 @@ class GANMetrics(Callback):
             )
         self.every_n_epochs = every_n_epochs or 0
         try:
-            self.settings = MetricSettings(num_samples, batch_size, seed, inception_weights)
+            self.settings = MetricSettings(num_samples, batch_size, seed, inception_weights, split)
         except ValueError as error:
             raise ConfigError(f"callbacks.metrics.{error}") from None
         self.log_hparams = log_hparams

@@ -152,7 +152,7 @@ class PairedImageDataset(_TranslationDataset):
 
     def __init__(
         self,
-        folder: str | Path,
+        folder: str | Path | ImageList,
         *,
         train: bool,
         direction: Direction = "AtoB",
@@ -179,7 +179,7 @@ class PairedImageDataset(_TranslationDataset):
             seed=seed,
             size_multiple=size_multiple,
         )
-        self.images = scan_images(folder, skip_bad_images)
+        self.images = folder if isinstance(folder, ImageList) else scan_images(folder, skip_bad_images)
         for path, (width, height) in zip(self.images.paths, self.images.sizes, strict=True):
             if width % 2:
                 raise DatasetError(
@@ -209,8 +209,8 @@ class UnpairedImageDataset(_TranslationDataset):
 
     def __init__(
         self,
-        folder_a: str | Path,
-        folder_b: str | Path,
+        folder_a: str | Path | ImageList,
+        folder_b: str | Path | ImageList,
         *,
         train: bool,
         direction: Direction = "AtoB",
@@ -237,7 +237,10 @@ class UnpairedImageDataset(_TranslationDataset):
             seed=seed,
             size_multiple=size_multiple,
         )
-        images_a, images_b = scan_images(folder_a, skip_bad_images), scan_images(folder_b, skip_bad_images)
+        images_a, images_b = (
+            folder if isinstance(folder, ImageList) else scan_images(folder, skip_bad_images)
+            for folder in (folder_a, folder_b)
+        )
         for images in (images_a, images_b):
             self._check_crop_fits(images)
         if direction == "BtoA":

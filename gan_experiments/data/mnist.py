@@ -212,14 +212,17 @@ class MNISTDataModule(SpecifiedDataModule):
         )
 
     @classmethod
-    def digit_source(cls, data_dir: str, image_size: int, download: bool, seed: int) -> MNISTDataModule:
-        """All 60,000 training and 10,000 test digits, padded to `image_size`, nothing held out: what the
-        tasks made from MNIST (translation pairs, stacked triples) draw their digits from."""
+    def digit_source(
+        cls, data_dir: str, image_size: int, download: bool, seed: int, val_size: int = 0
+    ) -> MNISTDataModule:
+        """MNIST's training (less `val_size` held out, seeded) and 10,000 test digits, padded to
+        `image_size`: what the tasks made from MNIST (translation pairs, stacked triples) draw their
+        digits from."""
         return cls(
             data_dir=data_dir,
             image_size=image_size,
             resize_mode="pad",
-            val_size=0,
+            val_size=val_size,
             download=download,
             seed=seed,
         )

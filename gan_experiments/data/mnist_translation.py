@@ -142,8 +142,10 @@ class MNISTTranslationDataModule(SpecifiedDataModule):
     """`data=mnist_outlines` (paired, pix2pix) or `data=mnist_strokes` (unpaired, CycleGAN).
 
     Reads MNIST through `MNISTDataModule` (same files, same download or offline message). Training
-    uses all 60k training images (for the unpaired task each domain its own half); evaluation the
-    first `eval_size` test images per domain (disjoint halves of the test set for the unpaired task).
+    uses the training images left after holding out `val_size` (seeded, as data=mnist does; for the
+    unpaired task each domain its own half); validation the first `eval_size` held-out digits per
+    domain (checkpoints are chosen on them), test (what evaluate reports) the first
+    `eval_size` test digits (disjoint halves of each split for the unpaired task).
     """
 
     image_size = IMAGE_SIZE
@@ -154,6 +156,7 @@ class MNISTTranslationDataModule(SpecifiedDataModule):
         data_dir: str = "data",
         batch_size: int = 32,
         eval_size: int = 1000,
+        val_size: int = 5000,
         num_workers: int = 0,
         download: bool = True,
         image_size: int = IMAGE_SIZE,
@@ -168,15 +171,18 @@ class MNISTTranslationDataModule(SpecifiedDataModule):
             raise ConfigError(f"data.task must be one of {', '.join(TASKS)}, got {task!r}")
         if not isinstance(eval_size, int) or not 1 <= eval_size <= 5000:
             raise ConfigError(f"data.eval_size must be an integer in [1, 5000], got {eval_size!r}")
+        if not isinstance(val_size, int) or val_size < 1:
+            raise ConfigError(f"data.val_size must be an integer >= 1, got {val_size!r}")
         self.task = task
         self.styles = TASKS[task]
         self.batch_size = batch_size
         self.eval_size = eval_size
         self.num_workers = num_workers
         self.seed = seed
-        self.mnist = MNISTDataModule.digit_source(data_dir, IMAGE_SIZE, download, seed)
+        self.mnist = MNISTDataModule.digit_source(data_dir, IMAGE_SIZE, download, seed, val_size=val_size)
         self.train_set: MNISTTranslationDataset | None = None
         self.val_set: MNISTTranslationDataset | None = None
+        self.test_set: MNISTTranslationDataset | None = None
 
     @property
     def paired(self) -> bool:
@@ -198,29 +204,28 @@ class MNISTTranslationDataModule(SpecifiedDataModule):
         self.mnist.prepare_data()
 
     def setup(self, stage: str | None = None) -> None:
-        if self.val_set is not None:
+        if self.test_set is not None:
             return
         self.mnist.setup(stage)
-        (train_x, train_y), (test_x, test_y) = (self.mnist.splits[s].tensors for s in ("train", "test"))
-        if self.paired:
-            halves_train = ((train_x, train_y), (train_x, train_y))
-            n = self.eval_size
-            halves_test = ((test_x[:n], test_y[:n]), (test_x[:n], test_y[:n]))
-        else:
-            half, test_half = len(train_x) // 2, len(test_x) // 2
-            halves_train = ((train_x[:half], train_y[:half]), (train_x[half:], train_y[half:]))
-            n = min(self.eval_size, test_half)
-            halves_test = (
-                (test_x[:n], test_y[:n]),
-                (test_x[test_half : test_half + n], test_y[test_half : test_half + n]),
-            )
-        self.train_set = self._dataset(halves_train, "mnist-train", train=True)
-        self.val_set = self._dataset(halves_test, "mnist-test", train=False)
+        train, val, test = (self.mnist.splits[name].tensors for name in ("train", "val", "test"))
+        self.train_set = self._dataset(self._domains(train, len(train[0])), "mnist-train", train=True)
+        self.val_set = self._dataset(self._domains(val, self.eval_size), "mnist-val", train=False)
+        self.test_set = self._dataset(self._domains(test, self.eval_size), "mnist-test", train=False)
         a, b = self.styles
         rank_zero_info(
-            f"MNIST {self.task} translation {a} → {b}: {len(self.train_set)} train, "
-            f"{len(self.val_set)} evaluation items"
+            f"MNIST {self.task} translation {a} → {b}: {len(self.train_set)} train, {len(self.val_set)} "
+            f"validation (held-out training digits), {len(self.test_set)} test items"
         )
+
+    def _domains(self, split: tuple[Tensor, Tensor], count: int) -> Any:
+        """The digits of both sides: the first `count` of the split on both (paired), or the first
+        `count` of each half (unpaired: the domains never share a digit image)."""
+        images, labels = split
+        if self.paired:
+            return ((images[:count], labels[:count]),) * 2
+        half = len(images) // 2
+        n = min(count, half)
+        return ((images[:n], labels[:n]), (images[half : half + n], labels[half : half + n]))
 
     def _dataset(self, halves: Any, split: str, train: bool) -> MNISTTranslationDataset:
         (images_a, labels_a), (images_b, labels_b) = halves
@@ -230,7 +235,7 @@ class MNISTTranslationDataModule(SpecifiedDataModule):
         )
 
     def _require(self) -> None:
-        if self.val_set is None:
+        if self.test_set is None:
             self.setup()
 
     def train_dataloader(self) -> DataLoader:
@@ -249,4 +254,5 @@ class MNISTTranslationDataModule(SpecifiedDataModule):
         return DataLoader(self.val_set, batch_size=self.batch_size, shuffle=False, num_workers=0)
 
     def test_dataloader(self) -> DataLoader:
-        return self.val_dataloader()
+        self._require()
+        return DataLoader(self.test_set, batch_size=self.batch_size, shuffle=False, num_workers=0)

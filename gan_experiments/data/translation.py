@@ -17,11 +17,16 @@ from torch.utils.data import DataLoader, Dataset
 
 from gan_experiments.data.download import DatasetEntry, ensure_dataset, lookup, offline_message
 from gan_experiments.data.folder_layouts import Layout, describe_layout, detect_layout, split_folders
+from gan_experiments.data.holdout import hold_out
 from gan_experiments.data.image_folders import PairedImageDataset, UnpairedImageDataset
+from gan_experiments.data.image_reading import ImageList, scan_images
 from gan_experiments.data.image_transforms import FREE_SIZE_MODES, Direction, Preprocess, check_options
 from gan_experiments.data.samplers import EpochShuffleSampler
 from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
 from gan_experiments.errors import ConfigError, DatasetError
+
+#: the image lists of one split's folders: (pairs,) for the paired layout, (A, B) for the unpaired one
+Lists = tuple[ImageList, ...]
 
 
 class TranslationDataModule(SpecifiedDataModule):
@@ -29,7 +34,8 @@ class TranslationDataModule(SpecifiedDataModule):
 
     #: the folder layout read, which is also what a batch holds (A → B pairs, or two domains)
     layout: ClassVar[Layout]
-    default_val_split: ClassVar[str]
+    #: the split results are reported on when `test_split` is not given (edges2shoes val/, horse2zebra test*/)
+    default_test_split: ClassVar[str]
 
     def __init__(
         self,
@@ -47,6 +53,8 @@ class TranslationDataModule(SpecifiedDataModule):
         channels_b: int = 3,
         train_split: str = "train",
         val_split: str | None = None,
+        test_split: str | None = None,
+        val_size: int = 200,
         num_workers: int = 4,
         pin_memory: bool = True,
         download: bool = True,
@@ -63,6 +71,8 @@ class TranslationDataModule(SpecifiedDataModule):
             raise ConfigError(f"data.batch_size must be an integer >= 1, got {batch_size!r}")
         if not isinstance(size_multiple, int) or isinstance(size_multiple, bool) or size_multiple < 1:
             raise ConfigError(f"data.size_multiple must be an integer >= 1, got {size_multiple!r}")
+        if not isinstance(val_size, int) or isinstance(val_size, bool) or val_size < 1:
+            raise ConfigError(f"data.val_size must be an integer >= 1, got {val_size!r}")
         self.load_size = check_options(
             direction, image_size, load_size, preprocess, {"channels_a": channels_a, "channels_b": channels_b}
         )
@@ -78,7 +88,10 @@ class TranslationDataModule(SpecifiedDataModule):
         self.channels_a = channels_a
         self.channels_b = channels_b
         self.train_split = train_split
-        self.val_split = val_split or self.default_val_split
+        #: None: `val_size` images held out of the training split (per domain), at most a tenth of it
+        self.val_split = val_split
+        self.test_split = test_split or self.default_test_split
+        self.val_size = val_size
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.download = download
@@ -89,6 +102,7 @@ class TranslationDataModule(SpecifiedDataModule):
         self.size_multiple = size_multiple
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
+        self.test_set: Dataset | None = None
 
     @property
     def spec(self) -> DataSpec:
@@ -112,21 +126,57 @@ class TranslationDataModule(SpecifiedDataModule):
             ensure_dataset(self.entry, self.root, self.download, self.url())
 
     def setup(self, stage: str | None = None) -> None:
-        splits = [self.train_split, self.val_split] if stage in (None, "fit") else [self.val_split]
-        self._check_folders(splits)
+        """Build the datasets `stage` reads: training (fit), validation (fit, validate: the held-out
+        training images, or the `val_split` folders) and test (test: the `test_split` folders)."""
+        needs_train = stage in (None, "fit") and self.train_set is None
+        needs_val = stage in (None, "fit", "validate") and self.val_set is None
+        needs_test = stage in (None, "test") and self.test_set is None
+        held_out = self.val_split is None
+        # a training run also checks the test folders: evaluate will need them, and a missing one is
+        # better named before the training than after it
+        self._check_folders(
+            ([self.train_split] if needs_train or (needs_val and held_out) else [])
+            + ([self.val_split] if needs_val and not held_out else [])
+            + ([self.test_split] if needs_test or needs_train else [])
+        )
         built = []
-        if stage in (None, "fit") and self.train_set is None:
-            self.train_set = self._make_dataset(self.train_split, train=True)
-            built.append(f"{len(self.train_set)} {self.train_split}")  # type: ignore[arg-type]
-        if self.val_set is None:
-            self.val_set = self._make_dataset(self.val_split, train=False)
-            built.append(f"{len(self.val_set)} {self.val_split}")  # type: ignore[arg-type]
+        if needs_train or (needs_val and held_out):
+            kept, held = self._split_training(self._scan(self.train_split))
+            if needs_train:
+                self.train_set = self._build(kept, train=True)
+                built.append(f"{len(self.train_set)} {self.train_split}")  # type: ignore[arg-type]
+            if needs_val and held_out:
+                self.val_set = self._build(held, train=False)
+                built.append(f"{len(self.val_set)} val (held out of {self.train_split})")  # type: ignore[arg-type]
+        if needs_val and not held_out:
+            self.val_set = self._build(self._scan(str(self.val_split)), train=False)
+            built.append(f"{len(self.val_set)} val ({self.val_split})")  # type: ignore[arg-type]
+        if needs_test:
+            self.test_set = self._build(self._scan(self.test_split), train=False)
+            built.append(f"{len(self.test_set)} test ({self.test_split})")  # type: ignore[arg-type]
         if built:
             rank_zero_info(
                 f"{self.name}: {', '.join(built)} items ({self.layout}, {self.direction}) from {self.root}"
             )
 
-    def _make_dataset(self, split: str, train: bool) -> Dataset:
+    def _split_training(
+        self, lists: tuple[ImageList, ...]
+    ) -> tuple[tuple[ImageList, ...], tuple[ImageList, ...]]:
+        """(training, validation) image lists of each folder: all for training when `val_split` names a
+        folder, else `val_size` of each held out (holdout.py)."""
+        if self.val_split is not None:
+            return lists, ()
+        pairs = [hold_out(images, self.val_size, self.seed) for images in lists]
+        return tuple(kept for kept, _ in pairs), tuple(held for _, held in pairs)
+
+    def _scan(self, split: str) -> Lists:
+        """The image list of each folder of `split` (one for paired, A and B for unpaired)."""
+        return tuple(
+            scan_images(self.root / folder, self.skip_bad_images)
+            for folder in split_folders(self.layout, split)
+        )
+
+    def _build(self, lists: Lists, train: bool) -> Dataset:
         raise NotImplementedError
 
     def _dataset_options(self, train: bool) -> dict:
@@ -197,27 +247,25 @@ class TranslationDataModule(SpecifiedDataModule):
         return DataLoader(self._require("val_set", "validate"), shuffle=False, **self._loader_options())
 
     def test_dataloader(self) -> DataLoader:
-        return DataLoader(self._require("val_set", "test"), shuffle=False, **self._loader_options())
+        return DataLoader(self._require("test_set", "test"), shuffle=False, **self._loader_options())
 
 
 class PairedImageDataModule(TranslationDataModule):
     """pix2pix data: `<root>/train/`, `<root>/val/` (or test/) of A|B images side by side."""
 
     layout = "paired"
-    default_val_split = "val"
+    default_test_split = "val"
 
-    def _make_dataset(self, split: str, train: bool) -> Dataset:
-        return PairedImageDataset(self.root / split, **self._dataset_options(train))
+    def _build(self, lists: Lists, train: bool) -> Dataset:
+        return PairedImageDataset(lists[0], **self._dataset_options(train))
 
 
 class UnpairedImageDataModule(TranslationDataModule):
     """CycleGAN data: `<root>/trainA/`, `trainB/`, `testA/`, `testB/` of unrelated images."""
 
     layout = "unpaired"
-    default_val_split = "test"
+    default_test_split = "test"
 
-    def _make_dataset(self, split: str, train: bool) -> Dataset:
-        folder_a, folder_b = split_folders(self.layout, split)
-        return UnpairedImageDataset(
-            self.root / folder_a, self.root / folder_b, **self._dataset_options(train)
-        )
+    def _build(self, lists: Lists, train: bool) -> Dataset:
+        images_a, images_b = lists
+        return UnpairedImageDataset(images_a, images_b, **self._dataset_options(train))

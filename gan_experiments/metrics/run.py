@@ -44,6 +44,11 @@ if TYPE_CHECKING:  # types only: the metrics choose by what models and data decl
     from gan_experiments.models.base import AdversarialModule
 
 
+#: the evaluation splits: "val" for choosing among checkpoints and settings, "test" for reporting
+Split = Literal["val", "test"]
+SPLITS: tuple[Split, ...] = ("val", "test")
+
+
 @dataclass(frozen=True)
 class MetricSettings:
     """What the numbers depend on; FID and KID are comparable only at equal `num_samples`."""
@@ -52,8 +57,14 @@ class MetricSettings:
     batch_size: int = 500  # noise models: samples per generator/feature-network pass (Inception: ≤ 100)
     seed: int = 0  # sampling noise, the floor's training subset, KID subsets
     inception_weights: str | Path | None = None  # translation and image-folder models: InceptionV3 file
+    #: the real images compared with: "val" selects (the training callback: best.ckpt, the quality bar,
+    #: sweeps), "test" reports (evaluate, the quality benchmark), so no reported number is the minimum
+    #: of the estimates a checkpoint was chosen by
+    split: Split = "test"
 
     def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
         if not isinstance(self.num_samples, int) or self.num_samples < 2:
             raise ConfigError(f"num_samples must be an integer >= 2, got {self.num_samples!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -71,6 +82,8 @@ class RunMetrics:
 
     per_batch = False
     kind: MetricKind
+    #: the split compared with (per-batch metrics: the split whose batches `score_with` feeds)
+    split: Split = "test"
 
     def reset(self) -> None:
         """Forget what the previous evaluation was fed (cached reference statistics stay)."""
@@ -86,8 +99,9 @@ class RunMetrics:
 
 
 class NoiseModelMetrics(RunMetrics):
-    """MNIST generators: the reference (the 10k test images) and the floor (real training images vs
-    that reference) are computed once, here; `compute` then encodes only the model's samples."""
+    """MNIST generators: the reference (the images of `settings.split`: MNIST's 5,000 held-out training
+    images for "val", the 10,000 test images for "test") and the floor (real training images vs that
+    reference) are computed once, here; `compute` then encodes only the model's samples."""
 
     kind = "mnist"
 
@@ -101,7 +115,13 @@ class NoiseModelMetrics(RunMetrics):
             seed=settings.seed,
             resize_mode=datamodule.spec.resize_mode or "pad",
         )
-        self.metrics.floor(datamodule.metric_split("train"), datamodule.metric_split("test"))
+        reference = datamodule.metric_split(settings.split)
+        if len(reference) < 2:
+            raise ConfigError(
+                f"the metrics compare samples with the {settings.split} split, which holds "
+                f"{len(reference)} images; set data.val_size (MNIST: 5000 held out of the training images)"
+            )
+        self.metrics.floor(datamodule.metric_split("train"), reference)
 
     def compute(self, model: nn.Module) -> dict[str, float]:
         return self.metrics.evaluate(model)
@@ -291,46 +311,57 @@ def metrics_for(
     Built with the global RNG forked: constructing the feature networks initializes weights, which
     must not shift the training's random stream (exact resume).
     """
-    device = torch.device(device)
+    with torch.random.fork_rng(devices=[]):
+        run = _metrics_for(model, datamodule, settings, torch.device(device))
+    if run is not None:
+        run.split = settings.split
+    return run
+
+
+def _metrics_for(
+    model: AdversarialModule,
+    datamodule: LightningDataModule | None,
+    settings: MetricSettings,
+    device: torch.device,
+) -> RunMetrics | None:
     spec: DataSpec | None = getattr(datamodule, "spec", None)
     layout = getattr(model, "data_layout", None)
-    with torch.random.fork_rng(devices=[]):
-        digits = DigitTranslationMetrics() if spec is not None and spec.digit_labels else None
-        if layout == "paired":
-            return PairedMetrics(settings, digits).to(device)
-        if layout == "unpaired":
-            return UnpairedMetrics(settings, digits).to(device)
-        if layout == "images":
-            scored_by = spec.sample_metrics if spec is not None else None
-            if scored_by == "mnist_classifier":
-                return NoiseModelMetrics(datamodule, settings, device)
-            if scored_by == "stacked_mnist":
-                return ModeMetrics(datamodule, settings, device)
-            if scored_by == "inception":
-                # without the weights on disk, load_inception_features has said (once) where to put them
-                features = load_inception_features(settings.inception_weights)
-                return FolderNoiseModelMetrics(datamodule, settings, features, device) if features else None
-            data = type(datamodule).__name__ if datamodule is not None else "no DataModule"
-            warnings.warn(
-                f"sample-quality metrics skipped: {type(model).__name__} samples are scored with the "
-                f"MNIST classifier on data=mnist or with InceptionV3 on data=image_folder, but the data "
-                f"is {data}",
-                UserWarning,
-                stacklevel=2,
-            )
-            return None
+    digits = DigitTranslationMetrics() if spec is not None and spec.digit_labels else None
+    if layout == "paired":
+        return PairedMetrics(settings, digits).to(device)
+    if layout == "unpaired":
+        return UnpairedMetrics(settings, digits).to(device)
+    if layout == "images":
+        scored_by = spec.sample_metrics if spec is not None else None
+        if scored_by == "mnist_classifier":
+            return NoiseModelMetrics(datamodule, settings, device)
+        if scored_by == "stacked_mnist":
+            return ModeMetrics(datamodule, settings, device)
+        if scored_by == "inception":
+            # without the weights on disk, load_inception_features has said (once) where to put them
+            features = load_inception_features(settings.inception_weights)
+            return FolderNoiseModelMetrics(datamodule, settings, features, device) if features else None
+        data = type(datamodule).__name__ if datamodule is not None else "no DataModule"
+        warnings.warn(
+            f"sample-quality metrics skipped: {type(model).__name__} samples are scored with the "
+            f"MNIST classifier on data=mnist or with InceptionV3 on data=image_folder, but the data "
+            f"is {data}",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
     warnings.warn(
         f"sample-quality metrics skipped: no metrics are defined for {type(model).__name__}",
         UserWarning,
-        stacklevel=2,
+        stacklevel=3,
     )
     return None
 
 
-def evaluation_batches(datamodule: LightningDataModule) -> Iterable[Any]:
-    """The split translation metrics run over: the validation split (pix2pix val/, CycleGAN testA/B
-    by default; `data.val_split` picks another), as during training."""
-    return datamodule.val_dataloader()
+def evaluation_batches(datamodule: LightningDataModule, split: Split = "test") -> Iterable[Any]:
+    """The batches translation metrics run over: the validation split for "val" (what the training
+    callback is fed), the test split for "test" (docs/data.md says which folders each dataset uses)."""
+    return datamodule.val_dataloader() if split == "val" else datamodule.test_dataloader()
 
 
 def evaluate_model(
@@ -351,6 +382,6 @@ def score_with(run: RunMetrics, model: nn.Module, datamodule: LightningDataModul
     run.reset()
     if run.per_batch:
         with sampling(model):
-            for batch in evaluation_batches(datamodule):
+            for batch in evaluation_batches(datamodule, run.split):
                 run.update(model, batch)
     return run.compute(model)

@@ -153,8 +153,8 @@ def common_overrides(row: Row, args: argparse.Namespace) -> list[str]:
     ]
     if args.tiny:
         small = {
-            "paired": ["data.eval_size=16"],
-            "unpaired": ["data.eval_size=16"],
+            "paired": ["data.eval_size=16", "data.val_size=32"],
+            "unpaired": ["data.eval_size=16", "data.val_size=32"],
             "modes": ["data.num_train=64", "data.num_reference=64", "data.num_val=16"],
         }.get(row.kind, ["data.val_size=32"])
         overrides += ["debug=smoke", "data.download=false", *small]
