@@ -64,7 +64,7 @@ class MetricSettings:
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
-            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+            raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
         if not isinstance(self.num_samples, int) or self.num_samples < 2:
             raise ConfigError(f"num_samples must be an integer >= 2, got {self.num_samples!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
