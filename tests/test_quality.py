@@ -231,3 +231,44 @@ def test_a_users_override_wins_over_the_runners_metric_schedule(tmp_path):
     assert "callbacks.metrics.every_n_epochs=0" in schedule
     cfg = make_config([*row.command(True), *runner_overrides(row, args, schedule)], tmp_path)
     assert cfg.callbacks.metrics.every_n_epochs == 2
+
+
+def test_seeds_train_each_row_once_per_seed_and_tabulate_mean_and_std(tmp_path):
+    out = tmp_path / "quality"
+    results = main(["--tiny", "--device", "cpu", "--only", "gan_mnist", "--seeds", "3,4", "--out", str(out)])
+    entry = results["rows"]["gan_mnist"]
+    assert entry["status"] == "ok" and entry["seeds"] == [3, 4]
+    assert [run["seed"] for run in entry["per_seed"]] == [3, 4]
+    for seed in (3, 4):
+        run_config = (out / "rows" / "gan_mnist" / f"seed{seed}" / ".hydra" / "overrides.yaml").read_text()
+        assert f"seed={seed}" in run_config
+    fids = [run["metrics"]["fid"] for run in entry["per_seed"]]
+    assert fids[0] != fids[1]  # two trainings, not one scored twice
+    assert entry["metrics"]["fid"] == pytest.approx(sum(fids) / 2)
+    assert entry["metrics_std"]["fid"] == pytest.approx(abs(fids[0] - fids[1]) / 2**0.5)
+    assert "seed=" not in entry["command"]
+    table = (out / report.TABLE_FILE).read_text()
+    assert f"{entry['metrics']['fid']:.1f} ± {entry['metrics_std']['fid']:.1f}" in table
+    assert "(seeds 3, 4)" in table
+
+
+def test_a_row_over_seeds_meets_a_target_only_on_every_seed_and_fails_with_any_seed():
+    def run(seed: int, fid: float, met: bool, status: str = "ok") -> dict:
+        return {
+            "title": "t", "group": "g", "kind": "noise", "command": f"python -m x a=1 seed={seed}",
+            "seed": seed, "status": status, "metrics": {"fid": fid}, "targets": [{"text": "FID", "met": met}],
+            "train_minutes": 1.0, "epochs": 1, "batches": 2,
+        }  # fmt: skip
+
+    entry = report.over_seeds([run(1, 10.0, True), run(2, 14.0, False)])
+    assert entry["metrics"] == {"fid": 12.0} and entry["metrics_std"]["fid"] == pytest.approx(8**0.5)
+    assert entry["targets"] == [{"text": "FID", "met": False}] and entry["command"] == "python -m x a=1"
+    failed = report.over_seeds([run(1, 10.0, True), run(2, 14.0, True, status="exit status 1: boom")])
+    assert failed["status"] == "seed 2: exit status 1: boom" and "metrics" not in failed
+
+
+@pytest.mark.parametrize("seeds", ["1,x", "1,1", ","])
+def test_seeds_must_be_distinct_integers(seeds, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--seeds", seeds])
+    assert "--seeds: expected" in capsys.readouterr().err

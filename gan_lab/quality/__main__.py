@@ -4,6 +4,7 @@
     python -m gan_lab.quality --only dcgan --budget 15m    # a family, longer
     python -m gan_lab.quality --only presets --full        # presets at their full length
     python -m gan_lab.quality --device cuda --budget 2m    # a GPU run
+    python -m gan_lab.quality --only presets --full --seeds 1,2,3   # mean ± std over three seeds
     python -m gan_lab.quality --tiny                       # the test suite's wiring check
 
 Writes into `--out`: `quality.json` (every metric of every row, updated after each row), `quality.md`
@@ -91,6 +92,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="a train override added to every row, repeatable (e.g. --override model.g_optimizer.lr=2e-4 "
         "to measure a recipe's alternative)",
     )
+    parser.add_argument(
+        "--seeds",
+        default=None,
+        help="comma-separated seeds (e.g. 1,2,3): each row trains once per seed (rows/<row>/seed<s>) and "
+        "its table row shows the mean ± standard deviation; default: one run at the row's own seed",
+    )
     parser.add_argument("--rerun", action="store_true", help="train rows again that quality.json already has")
     parser.add_argument(
         "--resume",
@@ -133,7 +140,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--rerun trains rows again from the start; --resume continues unfinished ones: use one")
     if args.tiny:
         args.num_samples = min(args.num_samples, 64)
+    try:
+        args.seed_list = parse_seeds(args.seeds)
+    except ValueError as error:
+        parser.error(str(error))
     return args
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    """`--seeds 1,2,3` → [1, 2, 3]; None without the option."""
+    if text is None:
+        return None
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"--seeds: expected comma-separated integers such as 1,2,3, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds: expected distinct integers such as 1,2,3, got {text!r}")
+    return seeds
 
 
 def device_name(device: str) -> str:
@@ -181,17 +205,22 @@ def samples_of(row: Row, args: argparse.Namespace) -> int:
     return min(row.num_samples, args.num_samples) if args.tiny else row.num_samples
 
 
-def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dict[str, Any]:
-    run_dir = args.out / "rows" / row.key
+def run_row(
+    row: Row, args: argparse.Namespace, settings: MetricSettings, seed: int | None = None
+) -> dict[str, Any]:
+    """Train, score and draw one row (at `seed`, in its own run directory, when given)."""
+    run_dir = args.out / "rows" / row.key / (f"seed{seed}" if seed is not None else "")
     settings = dataclasses.replace(settings, num_samples=samples_of(row, args))
     eval_every = args.eval_every if args.time_to_quality else None
     budget = args.budget_ if args.time_to_quality else args.budget_.scaled(row.time_scale)
     schedule = metric_schedule(budget, eval_every, settings.num_samples, has_bar=row.kind in BAR_KINDS)
-    extra = runner_overrides(row, args, schedule)
+    extra = runner_overrides(row, args, schedule) + ([f"seed={seed}"] if seed is not None else [])
     last = run_dir / "checkpoints" / "last.ckpt"
     # what the run trains, apart from where the data lies and how long, in the order the train command
     # applies it (the user's overrides last, so they win): a resume continues only that
     training = [*row.command(args.device == "cpu"), *schedule, *args.override]
+    if seed is not None:
+        training.append(f"seed={seed}")
     identity = run_dir / IDENTITY_FILE
     resuming = args.resume and last.is_file() and continues(run_dir, training)
     if args.resume and last.is_file() and not resuming:
@@ -205,6 +234,8 @@ def run_row(row: Row, args: argparse.Namespace, settings: MetricSettings) -> dic
     }  # fmt: skip
     if budget.seconds is not None:
         entry["budget_minutes"] = round(budget.seconds / 60, 2)
+    if seed is not None:
+        entry["seed"] = seed
     print(f"[{row.key}] {entry['command']}", flush=True)
     if run_dir.exists() and not resuming:
         shutil.rmtree(
@@ -273,7 +304,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             ):
                 print(f"[{row.key}] kept from {args.out / report.RESULTS_FILE} (--rerun trains it again)")
                 continue
-            results["rows"][row.key] = run_row(row, args, settings)
+            if args.seed_list is None:
+                results["rows"][row.key] = run_row(row, args, settings)
+            else:
+                runs = [run_row(row, args, settings, seed) for seed in args.seed_list]
+                results["rows"][row.key] = report.over_seeds(runs)
             report.save_results(args.out, results)
             report.write_table(args.out, results)
     report.save_results(args.out, results)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,46 @@ def _fmt(value: float | None, digits: int = 1, percent: bool = False) -> str:
     return f"{value * 100:.{digits}f} %" if percent else f"{value:.{digits}f}"
 
 
+def _num(entry: dict[str, Any], key: str, digits: int = 1, percent: bool = False) -> str:
+    """A metric of the row, as mean ± standard deviation when the row ran over several seeds."""
+    text = _fmt(entry.get("metrics", {}).get(key), digits, percent)
+    spread = entry.get("metrics_std", {}).get(key)
+    if spread is None or text == "–":
+        return text
+    return f"{text.removesuffix(' %')} ± {_fmt(spread, digits, percent)}"
+
+
+def over_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from its runs at several seeds: every metric the runs share as mean and sample standard
+    deviation (`metrics`, `metrics_std`), a target met only when every seed met it, the runs kept in
+    `per_seed`. A failed seed fails the row (its message kept), so no mean hides a missing run."""
+    first = runs[0]
+    entry: dict[str, Any] = {
+        key: first[key] for key in ("title", "group", "kind", "budget", "budget_minutes") if key in first
+    }
+    entry["command"] = re.sub(r" seed=-?\d+", "", first["command"])
+    entry["seeds"] = [run.get("seed") for run in runs]
+    entry["per_seed"] = runs
+    failed = [run for run in runs if run.get("status") != "ok"]
+    if failed:
+        entry["status"] = f"seed {failed[0].get('seed')}: {failed[0].get('status')}"
+        return entry
+    shared = set.intersection(*(set(run["metrics"]) for run in runs))
+    values = {key: [float(run["metrics"][key]) for run in runs] for key in sorted(shared)}
+    entry["metrics"] = {key: statistics.fmean(v) for key, v in values.items()}
+    entry["metrics_std"] = {key: statistics.stdev(v) if len(v) > 1 else 0.0 for key, v in values.items()}
+    entry["train_minutes"] = statistics.fmean(run["train_minutes"] for run in runs)
+    for key in ("epochs", "batches", "grid"):
+        if key in first:
+            entry[key] = first[key]
+    entry["targets"] = [
+        {"text": target["text"], "met": all(run["targets"][i]["met"] for run in runs)}
+        for i, target in enumerate(first.get("targets", []))
+    ]
+    entry["status"] = "ok"
+    return entry
+
+
 def _targets(entry: dict[str, Any]) -> str:
     marks = {True: "✅", False: "❌", None: "?"}
     parts = [f"{marks[t['met']]} {t['text']}" for t in entry.get("targets", [])]
@@ -37,7 +79,9 @@ def _targets(entry: dict[str, Any]) -> str:
 
 
 def _trained(entry: dict[str, Any]) -> str:
-    return f"{entry['epochs']} / {entry['batches']}" if "batches" in entry else "–"
+    trained = f"{entry['epochs']} / {entry['batches']}" if "batches" in entry else "–"
+    seeds = entry.get("seeds")
+    return f"{trained} (seeds {', '.join(map(str, seeds))})" if seeds else trained
 
 
 def _minutes(entry: dict[str, Any]) -> str:
@@ -57,11 +101,11 @@ def noise_row(entry: dict[str, Any]) -> str:
     m = entry.get("metrics", {})
     fid, floor = m.get("fid"), m.get("fid_floor")
     ratio = f" ({fid / floor:.1f}×)" if fid is not None and floor else ""
-    digits = f"{_fmt(m.get('coverage_min'), percent=True)} / {_fmt(m.get('coverage_max'), percent=True)}"
-    label = _fmt(m.get("label_accuracy"), 2, percent=True)
+    digits = f"{_num(entry, 'coverage_min', percent=True)} / {_num(entry, 'coverage_max', percent=True)}"
+    label = _num(entry, "label_accuracy", 2, percent=True)
     cells = [
-        entry["title"], f"`{entry['command']}`", _trained(entry), _minutes(entry), f"{_fmt(fid)}{ratio}",
-        digits, _fmt(m.get("is_mean"), 2), label, _targets(entry),
+        entry["title"], f"`{entry['command']}`", _trained(entry), _minutes(entry),
+        f"{_num(entry, 'fid')}{ratio}", digits, _num(entry, "is_mean", 2), label, _targets(entry),
         f"[grid]({entry['grid']})" if entry.get("grid") else "–",
     ]  # fmt: skip
     return "| " + " | ".join(cells) + " |"
@@ -71,8 +115,8 @@ def modes_row(entry: dict[str, Any]) -> str:
     m = entry.get("metrics", {})
     floor = f"{_fmt(m.get('modes_floor'), 0)} / {_fmt(m.get('kl_floor'), 3)}"
     cells = [
-        entry["title"], f"`{entry['command']}`", _trained(entry), _minutes(entry), _fmt(m.get("modes"), 0),
-        _fmt(m.get("kl"), 3), floor, _fmt(m.get("mode_samples"), 0), _targets(entry),
+        entry["title"], f"`{entry['command']}`", _trained(entry), _minutes(entry), _num(entry, "modes", 0),
+        _num(entry, "kl", 3), floor, _fmt(m.get("mode_samples"), 0), _targets(entry),
         f"[grid]({entry['grid']})" if entry.get("grid") else "–",
     ]  # fmt: skip
     return "| " + " | ".join(cells) + " |"
@@ -80,7 +124,7 @@ def modes_row(entry: dict[str, Any]) -> str:
 
 def translation_row(entry: dict[str, Any]) -> str:
     m = entry.get("metrics", {})
-    accuracy = _fmt(m.get("digit_accuracy"), 1, percent=True)
+    accuracy = _num(entry, "digit_accuracy", 1, percent=True)
     if "digit_accuracy_a" in m:
         to_a, to_b = (_fmt(m[f"digit_accuracy_{side}"], 1, percent=True) for side in "ab")
         accuracy += f" (→A {to_a}, →B {to_b})"
@@ -95,7 +139,7 @@ def translation_row(entry: dict[str, Any]) -> str:
         if f"core_ink_fake_{side}" in m
     ]
     pixels = (
-        f"{_fmt(m.get('l1'), 3)} / {_fmt(m.get('psnr'))} / {_fmt(m.get('ssim'), 3)}" if "l1" in m else "–"
+        f"{_num(entry, 'l1', 3)} / {_num(entry, 'psnr')} / {_num(entry, 'ssim', 3)}" if "l1" in m else "–"
     )
     cells = [
         entry["title"], f"`{entry['command']}`", _trained(entry), _minutes(entry), accuracy,
@@ -113,8 +157,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Command: `{settings.get('command', '?')}`  ",
         f"Budget: {settings.get('budget', '?')}; device: {settings.get('device', '?')}; "
-        f"metrics: {settings.get('num_samples', '?')} samples, the project's MNIST classifier "
-        f"(floor = real training images vs the test set).  ",
+        f"metrics: {settings.get('num_samples', '?')} samples against the test split, the project's MNIST "
+        f"classifier (floor = real training images vs the test set); several seeds: mean ± std.  ",
         f"Software: torch {settings.get('torch', '?')}, lightning {settings.get('lightning', '?')}.",
         "",
     ]
