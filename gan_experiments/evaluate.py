@@ -14,6 +14,7 @@ import math
 import time
 from typing import Any
 
+import torch
 from lightning.pytorch import LightningDataModule
 from omegaconf import DictConfig
 from rich.console import Console
@@ -163,7 +164,13 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule = prepare_data(run, overrides, settings.split)
     start = time.perf_counter()
     metrics = metrics_for(model, datamodule, settings, device)
-    scores = score_with(metrics, model, datamodule) if metrics is not None else {}
+    if not cfg.eval_mode and (metrics is None or not metrics.per_batch):
+        raise ConfigError(
+            "eval_mode=false is the pix2pix paper's test protocol for translation models; "
+            f"a {type(model).__name__} is always sampled in eval mode"
+        )
+    torch.manual_seed(settings.seed)  # dropout noise under eval_mode=false, as translate seeds it
+    scores = score_with(metrics, model, datamodule, cfg.eval_mode) if metrics is not None else {}
     seconds = time.perf_counter() - start
     if metrics is None or not scores:
         raise UserError(
@@ -181,6 +188,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             "batch_size": settings.batch_size,
             "seed": settings.seed,
             "split": settings.split,
+            "eval_mode": bool(cfg.eval_mode),
             "ema": bool(cfg.ema and getattr(model, "generator_ema", None) is not None),
             "inception_weights": cfg.inception_weights,
             "device": str(device),

@@ -130,3 +130,42 @@ def test_checkpoint_rebuilds_model_without_training_config(checkpoints):
     model, cfg = load_model(checkpoints["runs"]["cyclegan"])
     assert cfg.model._target_.endswith("CycleGAN") and not model.training
     assert model(torch.zeros(1, 3, 32, 32), direction="AtoB").shape == (1, 3, 32, 32)
+
+
+def test_one_pix2pix_protocol_for_translate_and_evaluate(checkpoints, tmp_path):
+    """By default translate writes the eval-mode generator's output (what evaluate, the training
+    metrics and export compute); eval_mode=false is the paper's test protocol in both, seeded."""
+    from gan_experiments.evaluate import evaluate
+
+    source = tmp_path / "pngs"
+    source.mkdir()
+    write_image(source / "a.png", random_image(32, 32, seed=7))
+    ckpt = checkpoints["runs"]["pix2pix"]
+    model, _ = load_model(ckpt)
+    image = ImageFolderDataset(source, image_size=32)[0]["image"]
+    with torch.no_grad():
+        expected = model.eval()(image[None])[0]
+    translate(
+        translate_config(tmp_path, f"ckpt_path={ckpt}", f"input_dir={source}", f"output_dir={tmp_path / 'o'}")
+    )
+    got = to_image(read_image(tmp_path / "o" / "a.png"), 3).float() / 127.5 - 1
+    assert (got - expected).abs().max() < 0.01
+
+    def l1(*overrides: str) -> float:
+        cfg = make_config(
+            [
+                f"ckpt_path={ckpt}",
+                f"output={tmp_path / 'm.json'}",
+                f"data.root={checkpoints['paired']}",
+                *overrides,
+            ],
+            tmp_path,
+            config_name="eval",
+        )
+        return evaluate(cfg)["metrics"]["l1"]
+
+    eval_mode, paper = l1(), l1("eval_mode=false")
+    assert paper != eval_mode and l1("eval_mode=false") == paper  # dropout on, and seeded
+    dcgan = make_config([f"ckpt_path={checkpoints['runs']['dcgan']}", "eval_mode=false"], tmp_path, "eval")
+    with pytest.raises(UserError, match=r"^eval_mode=false is the pix2pix paper's test protocol"):
+        evaluate(dcgan)

@@ -72,10 +72,11 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 @contextmanager
-def sampling(model: nn.Module) -> Iterator[None]:
-    """Eval mode and no grad while sampling; the caller's mode (train, mid-fit) is restored after."""
+def sampling(model: nn.Module, eval_mode: bool = True) -> Iterator[None]:
+    """Eval mode (or, with `eval_mode=False`, the pix2pix paper's test protocol: train mode, dropout on
+    and batch statistics) and no grad while sampling; the caller's mode (train, mid-fit) is restored after."""
     was_training = model.training
-    model.eval()
+    model.train(not eval_mode)
     try:
         with torch.no_grad():
             yield

@@ -377,11 +377,15 @@ def evaluate_model(
     return {} if run is None else score_with(run, model, datamodule)
 
 
-def score_with(run: RunMetrics, model: nn.Module, datamodule: LightningDataModule) -> dict[str, float]:
-    """The metrics of `run` (from `metrics_for`) for `model` on its prepared data."""
+def score_with(
+    run: RunMetrics, model: nn.Module, datamodule: LightningDataModule, eval_mode: bool = True
+) -> dict[str, float]:
+    """The metrics of `run` (from `metrics_for`) for `model` on its prepared data; translation models in
+    eval mode, or with `eval_mode=False` in the pix2pix paper's test protocol (what `translate
+    eval_mode=false` writes; dropout draws from the global RNG, which the caller seeds)."""
     run.reset()
     if run.per_batch:
-        with sampling(model):
+        with sampling(model, eval_mode):
             for batch in evaluation_batches(datamodule, run.split):
                 run.update(model, batch)
     return run.compute(model)
