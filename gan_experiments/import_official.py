@@ -45,7 +45,7 @@ import re
 import shlex
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -142,13 +142,12 @@ class GeneratorOptions:
     def family(self) -> str:
         return NET_G[self.netG][0]
 
-    def flags(self, channels: tuple[int, int] | None = None) -> str:
-        """The official command-line options of this generator (`channels`: its in/out channels)."""
-        in_nc, out_nc = channels or (self.input_nc, self.output_nc)
+    def flags(self) -> str:
+        """These options as on the official command line."""
         dropout = " --no_dropout" if self.no_dropout else ""
         return (
-            f"--netG {self.netG} --norm {self.norm}{dropout} --input_nc {in_nc} --output_nc {out_nc} "
-            f"--ngf {self.ngf}"
+            f"--netG {self.netG} --norm {self.norm}{dropout} --input_nc {self.input_nc} "
+            f"--output_nc {self.output_nc} --ngf {self.ngf}"
         )
 
     def network_config(self) -> dict[str, Any]:
@@ -354,7 +353,7 @@ def options_that_fit(weights: dict[str, Tensor], given: GeneratorOptions) -> Gen
             for no_dropout in (given.no_dropout, not given.no_dropout):
                 for output_nc in outputs:
                     candidate = GeneratorOptions(net_g, norm, no_dropout, input_nc, output_nc, ngf)
-                    if ngf > 0 and fits(weights, candidate, (input_nc, output_nc)):
+                    if fits(weights, candidate, (input_nc, output_nc)):
                         return candidate
     return None
 
@@ -392,8 +391,7 @@ def map_file(
     try:
         mapped = match(remaining, layout)
     except Mismatch as mismatch:
-        channels = generator_channels(generator)
-        expected = f"{options.flags(channels)}{'' if options.no_dropout else ' (dropout)'}"
+        expected = f"{options.flags()}{'' if options.no_dropout else ' (dropout)'}"
         hint = ""
         if looks_like_a_discriminator(weights):
             hint = (
@@ -401,8 +399,13 @@ def map_file(
                 "(latest_net_G*.pth)"
             )
         else:
-            found = options_that_fit(weights, options)
+            # G_B maps output_nc → input_nc: the file's channels are compared (and named) the other way
+            in_nc, out_nc = generator_channels(generator)
+            swapped = (in_nc, out_nc) != (options.input_nc, options.output_nc)
+            found = options_that_fit(weights, replace(options, input_nc=in_nc, output_nc=out_nc))
             if found is not None:
+                if swapped:
+                    found = replace(found, input_nc=found.output_nc, output_nc=found.input_nc)
                 hint = f"; the file fits {differing_flags(found, options) or found.flags()}"
         raise OfficialFileError(
             f"{what}: not the official generator of {expected}: {mismatch}{hint}; nothing was written"
@@ -627,7 +630,8 @@ def compose_run_config(
         cfg.model.lambda_identity = 0.0  # identity loss needs equal channels (the official code asserts it)
     channels = (options.input_nc, options.output_nc)[:: 1 if args.direction == "AtoB" else -1]
     data = cfg.data
-    data.root = str(args.dataroot.expanduser().resolve()) if args.dataroot else None
+    root = args.dataroot if args.dataroot and model_kind(args) != "test" else None
+    data.root = str(root.expanduser().resolve()) if root else None
     data.direction = args.direction
     data.channels_a, data.channels_b = channels
     data.image_size = args.crop_size
@@ -663,6 +667,10 @@ def import_official(args: argparse.Namespace) -> Path:
     files = source_files(args, kind)
     out = output_file(args, files)
     ignored = ignored_options(args)
+    if kind == "test" and args.dataroot:  # test.py's single dataset: a folder of inputs, not a data root
+        ignored.append(
+            f"--dataroot: with --model test a folder of inputs; translate input_dir={args.dataroot}"
+        )
     if ignored:
         log.info("ignored (they concern running test.py, not the weights): %s", "; ".join(ignored))
     cycle = "G" not in files
@@ -754,8 +762,10 @@ def check_written(path: Path, model: nn.Module, attributes: Any) -> None:
 def describe(
     out: Path, model: nn.Module, options: GeneratorOptions, mapping: dict[str, Any], cycle: bool
 ) -> None:
+    log.info("official options: %s", options.flags())
     for role, record in mapping.items():
         generator = getattr(model, record["generator"])
+        in_nc, out_nc = generator_channels(generator)
         parameters = sum(p.numel() for p in generator.parameters())
         notes = [f"{record['tensors']} tensors"]
         if record["legacy_instance_norm_entries_dropped"]:
@@ -767,8 +777,8 @@ def describe(
         if record["zero_biases"]:
             notes.append(f"{record['zero_biases']} conv biases the official net lacks set to 0")
         log.info(
-            "%s → %s: %s, %s parameters (%s)", role, record["generator"],
-            options.flags(generator_channels(generator)), f"{parameters:,}", ", ".join(notes),
+            "%s → %s (%d → %d channels): %s parameters (%s)", role, record["generator"], in_nc, out_nc,
+            f"{parameters:,}", ", ".join(notes),
         )  # fmt: skip
     what = "CycleGAN (G_AB, G_BA)" if cycle else "pix2pix (one generator)"
     log.info("wrote %s: a %s checkpoint; its discriminator is freshly initialized, not trained", out, what)

@@ -325,6 +325,22 @@ def test_files_that_are_not_the_official_generator_are_refused_in_one_line(tmp_p
     assert not (tmp_path / "payload-ran").exists()
 
 
+def test_a_mismatch_of_g_b_names_the_options_as_given_for_g_a(tmp_path):
+    """G_B maps output_nc → input_nc; the options that fit are still spelled as the command line has them."""
+    g_a = reference_generator("resnet_6blocks", 1, 3, 4, "instance", False, seed=12)
+    g_b = reference_generator("resnet_6blocks", 3, 1, 8, "instance", False, seed=13)
+    with pytest.raises(UserError) as raised:
+        run_import(
+            "--G_A", save_official(g_a, tmp_path / "latest_net_G_A.pth"),
+            "--G_B", save_official(g_b, tmp_path / "latest_net_G_B.pth"),
+            "--netG", "resnet_6blocks", "--ngf", 4, "--input_nc", 1, "--output_nc", 3, "--crop_size", 32,
+        )  # fmt: skip
+    message = str(raised.value)
+    assert message.startswith("--G_B ") and "--input_nc 1 --output_nc 3 --ngf 4:" in message
+    assert message.endswith("the file fits --ngf 8; nothing was written")
+    assert not (tmp_path / "latest_net_G.ckpt").exists()
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -352,11 +368,16 @@ def test_the_command_line_logs_one_line_and_exits_1(tmp_path, caplog):
         caplog.at_level(logging.INFO, logger="gan_experiments.import_official"),
         pytest.raises(SystemExit) as exited,
     ):
-        main(["--G", str(path), "--gpu_ids", "-1", "--eval"])
+        main(["--G", str(path), "--gpu_ids", "-1", "--eval", "--dataroot", "datasets/horse2zebra/testA"])
     assert exited.value.code == 1
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "discriminator" in errors[0]
-    assert any("--eval: translate eval_mode=true" in r.getMessage() for r in caplog.records)
+    (ignored,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ignored")]
+    assert "--eval: translate eval_mode=true" in ignored and "--gpu_ids: translate device=" in ignored
+    assert (
+        "--dataroot: with --model test a folder of inputs; translate input_dir=datasets/horse2zebra/testA"
+        in ignored
+    )
 
 
 def test_an_imported_checkpoint_is_not_resumed(tmp_path):
