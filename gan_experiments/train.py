@@ -21,7 +21,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_experiments.atomic import check_output_folder
 from gan_experiments.callbacks.exact_resume import ExactResume
-from gan_experiments.callbacks.run_config import CHECKPOINT_KEY, RunConfigInCheckpoint, resume_changes
+from gan_experiments.callbacks.run_config import (
+    CHECKPOINT_KEY,
+    IMPORTED_KEY,
+    RunConfigInCheckpoint,
+    resume_changes,
+)
 from gan_experiments.checkpoints import read_checkpoint, run_config
 from gan_experiments.cli import hydra_command
 from gan_experiments.compat import exact_resume_switch, warn_renamed_choices
@@ -143,6 +148,11 @@ def check_resume(cfg: DictConfig, model: pl.LightningModule) -> None:
     if path is None or str(path) in LIGHTNING_CKPT_KEYWORDS or str(path).startswith("registry:"):
         return
     checkpoint = read_checkpoint(path, trust=bool(cfg.get("trust_checkpoint")))
+    if IMPORTED_KEY in checkpoint:
+        raise ConfigError(
+            f"ckpt_path={path}: weights imported from the official repository (import_official), with no "
+            "training state (optimizers, schedule, epoch) to resume; translate, export and evaluate use it"
+        )
     stored = run_config(checkpoint).model
     if stored.get("_target_") != cfg.model._target_:
         raise ConfigError(

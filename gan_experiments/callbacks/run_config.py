@@ -30,6 +30,9 @@ log = logging.getLogger("gan_experiments.train")
 CHECKPOINT_KEY = "gan_experiments_config"
 #: the DataSpec the model was built from, as plain types (checkpoints written before it lack the key)
 DATA_SPEC_KEY = "data_spec"
+#: where the weights of a checkpoint written by `import_official` came from (official files, sha256,
+#: options); such a checkpoint holds no training state
+IMPORTED_KEY = "imported_from"
 
 #: the model's optimizers, in the order `configure_optimizers` returns them
 OPTIMIZER_KEYS = ("g_optimizer", "d_optimizer")
