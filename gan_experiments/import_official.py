@@ -115,7 +115,7 @@ IGNORED_WITH_VALUE = {
     "n_layers_D": "the discriminator is freshly initialized with the project's defaults",
 }
 IGNORED_FLAGS = {
-    "eval": "translate eval_mode=true (its default is test.py's protocol without --eval)",
+    "eval": "translate's default (eval mode); translate eval_mode=false is test.py without --eval",
     "serial_batches": None,
     "no_flip": None,
     "verbose": None,
