@@ -373,7 +373,7 @@ def test_the_command_line_logs_one_line_and_exits_1(tmp_path, caplog):
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "discriminator" in errors[0]
     (ignored,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ignored")]
-    assert "--eval: translate eval_mode=true" in ignored and "--gpu_ids: translate device=" in ignored
+    assert "--eval: translate's default (eval mode)" in ignored and "--gpu_ids: translate device=" in ignored
     assert (
         "--dataroot: with --model test a folder of inputs; translate input_dir=datasets/horse2zebra/testA"
         in ignored
