@@ -402,15 +402,16 @@ def image_folder(folder: Path, channels: int, side: int, count: int = 2) -> Path
 
 
 @pytest.mark.slow  # the ONNX export: ~2-4 s on a busy 2-core CPU
-def test_a_cyclegan_import_translates_a_folder_and_exports_to_onnx(tmp_path):
+@pytest.mark.parametrize("net_g", ["resnet_6blocks", "resnet_9blocks"])
+def test_a_cyclegan_import_translates_a_folder_and_exports_to_onnx(tmp_path, net_g):
     for package in ("onnx", "onnxscript", "onnxruntime"):
         pytest.importorskip(package)
-    g_a = reference_generator("resnet_6blocks", 3, 3, 4, "instance", False, seed=9)
-    g_b = reference_generator("resnet_6blocks", 3, 3, 4, "instance", False, seed=10)
+    g_a = reference_generator(net_g, 3, 3, 4, "instance", False, seed=9)
+    g_b = reference_generator(net_g, 3, 3, 4, "instance", False, seed=10)
     out = run_import(
         "--G_A", save_official(g_a, tmp_path / "latest_net_G_A.pth", legacy_instance_norm_entries(g_a)),
         "--G_B", save_official(g_b, tmp_path / "latest_net_G_B.pth"),
-        "--netG", "resnet_6blocks", "--ngf", 4, "--crop_size", 32,
+        "--netG", net_g, "--ngf", 4, "--crop_size", 32,
     )  # fmt: skip
     source = image_folder(tmp_path / "testB", 3, 32)
     translated = tmp_path / "fake_A"
@@ -442,16 +443,17 @@ def test_a_cyclegan_import_translates_a_folder_and_exports_to_onnx(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Inception FID/KID skipped")  # l1/psnr/ssim are enough here
-def test_a_pix2pix_import_translates_exports_and_evaluates(tmp_path):
+@pytest.mark.parametrize(("net_g", "size"), [("unet_128", 128), ("unet_256", 256)])
+def test_a_pix2pix_import_translates_exports_and_evaluates(tmp_path, net_g, size):
     for package in ("onnx", "onnxscript", "onnxruntime"):
         pytest.importorskip(package)
     facades = write_paired_dataset(tmp_path / "facades", n_train=2, n_val=2, size=40)
-    official = reference_generator("unet_128", 3, 3, 4, "batch", True, seed=11)
+    official = reference_generator(net_g, 3, 3, 4, "batch", True, seed=11)
     out = run_import(
         "--G", save_official(official, tmp_path / "latest_net_G.pth"), "--model", "pix2pix",
-        "--netG", "unet_128", "--ngf", 4, "--crop_size", 128, "--dataroot", facades, "--phase", "val",
+        "--netG", net_g, "--ngf", 4, "--crop_size", size, "--dataroot", facades, "--phase", "val",
     )  # fmt: skip
-    source = image_folder(tmp_path / "labels", 3, 128)
+    source = image_folder(tmp_path / "labels", 3, size)
     for protocol in ("eval_mode=false", "eval_mode=true"):  # test.py without and with --eval
         translated = tmp_path / protocol.replace("=", "_")
         cfg = make_config(
@@ -460,7 +462,7 @@ def test_a_pix2pix_import_translates_exports_and_evaluates(tmp_path):
             "translate",
         )
         assert len(translate(cfg)) == 2
-    x = ImageFolderDataset(source, image_size=128)[1]["image"]
+    x = ImageFolderDataset(source, image_size=size)[1]["image"]
     with torch.no_grad():
         expected = official.eval()(x[None])[0]
     got = to_image(read_image(tmp_path / "eval_mode_true" / "im1.png"), 3).float() / 127.5 - 1
