@@ -14,6 +14,7 @@ from hydra.types import RunMode
 from hydra.utils import get_class
 from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf
+from torch.multiprocessing.spawn import ProcessRaisedException
 
 from gan_experiments.callbacks.exact_resume import ExactResume
 from gan_experiments.callbacks.run_config import RunConfigInCheckpoint
@@ -22,7 +23,7 @@ from gan_experiments.cli import hydra_command
 from gan_experiments.compat import exact_resume_switch, warn_renamed_choices
 from gan_experiments.config import validate
 from gan_experiments.data.spec import check_model_fits, spec_of
-from gan_experiments.errors import ConfigError
+from gan_experiments.errors import ConfigError, user_error_of_rank
 from gan_experiments.instantiation import build_model, instantiate_checked, instantiate_dict
 from gan_experiments.models.base import AdversarialModule
 from gan_experiments.models.performance import Performance
@@ -146,12 +147,18 @@ def train(cfg: DictConfig) -> float | None:
     refuse_relaunching_ranks_in_a_sweep(trainer)
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    trainer.fit(
-        model,
-        datamodule=datamodule,
-        ckpt_path=cfg.get("ckpt_path"),
-        weights_only=not cfg.get("trust_checkpoint"),
-    )
+    try:
+        trainer.fit(
+            model,
+            datamodule=datamodule,
+            ckpt_path=cfg.get("ckpt_path"),
+            weights_only=not cfg.get("trust_checkpoint"),
+        )
+    except ProcessRaisedException as error:  # a spawned rank's error (trainer=ddp_sim): its one line
+        reported = user_error_of_rank(error.msg)
+        if reported is None:
+            raise
+        raise reported from None
     metric = cfg.get("optimized_metric")
     if not metric:
         return None

@@ -245,7 +245,13 @@ class MNISTTranslationDataModule(SpecifiedDataModule):
 
     def val_dataloader(self) -> DataLoader:
         self._require()
-        return DataLoader(self.val_set, batch_size=self.batch_size, shuffle=False, num_workers=0)
+        return DataLoader(
+            self.val_set,
+            batch_size=self.batch_size,
+            sampler=self.evaluation_sampler(self.val_set),
+            shuffle=False,
+            num_workers=0,
+        )
 
     def test_dataloader(self) -> DataLoader:
         return self.val_dataloader()

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
 from gan_experiments.errors import ConfigError
 from gan_experiments.metrics.digit_translation import DigitTranslationMetrics
+from gan_experiments.metrics.distances import count_over_processes
 from gan_experiments.metrics.folder import FolderGANMetrics
 from gan_experiments.metrics.generative import MNISTGANMetrics, sampling
 from gan_experiments.metrics.image_to_image import PairedTranslationMetrics, UnpairedTranslationMetrics
@@ -201,17 +202,23 @@ def model_device(model: nn.Module) -> torch.device:
 
 class TranslationMetrics(RunMetrics):
     """What pix2pix's and CycleGAN's metrics share: fed the validation batches, each image counted once
-    per domain (`seen`), the digit read-back of the MNIST tasks beside the image metrics."""
+    per domain (`seen`), the digit read-back of the MNIST tasks beside the image metrics, and how many
+    images of each source domain the numbers rest on (`count_keys`, summed over DDP ranks)."""
 
     kind = "translation"
 
     per_batch = True
 
-    def __init__(self, metrics: Any, digits: DigitTranslationMetrics | None, domains: str) -> None:
+    def __init__(
+        self, metrics: Any, digits: DigitTranslationMetrics | None, count_keys: dict[str, str]
+    ) -> None:
         self.metrics = metrics
         self.digits = digits
+        #: per source domain, the key its image count is reported under
+        self.count_keys = count_keys
         #: per source domain, the paths of the images already fed in this evaluation
-        self.seen: dict[str, set[str]] = {domain: set() for domain in domains}
+        self.seen: dict[str, set[str]] = {domain: set() for domain in count_keys}
+        self.device = torch.device("cpu")
 
     def reset(self) -> None:
         self.metrics.reset()
@@ -224,10 +231,16 @@ class TranslationMetrics(RunMetrics):
         scores = self.metrics.compute()
         if self.digits is not None:
             scores.update(self.digits.compute())
+        if scores:
+            for domain, key in self.count_keys.items():
+                count = count_over_processes(len(self.seen[domain]), self.device, sync=True)
+                if count:
+                    scores[key] = count
         self.reset()
         return scores
 
     def to(self, device: str | torch.device) -> TranslationMetrics:
+        self.device = torch.device(device)
         self.metrics.to(device)
         if self.digits is not None:
             self.digits.to(device)
@@ -239,7 +252,7 @@ class PairedMetrics(TranslationMetrics):
 
     def __init__(self, settings: MetricSettings, digits: DigitTranslationMetrics | None = None) -> None:
         metrics = PairedTranslationMetrics(inception_weights=settings.inception_weights, seed=settings.seed)
-        super().__init__(metrics, digits, "A")
+        super().__init__(metrics, digits, {"A": "images"})
 
     def update(self, model: nn.Module, batch: dict[str, Any]) -> None:
         rows = fresh_rows(batch["A_path"], self.seen["A"])
@@ -259,7 +272,7 @@ class UnpairedMetrics(TranslationMetrics):
 
     def __init__(self, settings: MetricSettings, digits: DigitTranslationMetrics | None = None) -> None:
         metrics = UnpairedTranslationMetrics(inception_weights=settings.inception_weights, seed=settings.seed)
-        super().__init__(metrics, digits, "AB")
+        super().__init__(metrics, digits, {"A": "images_a", "B": "images_b"})
 
     def update(self, model: nn.Module, batch: dict[str, Any]) -> None:
         device = model_device(model)
