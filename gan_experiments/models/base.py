@@ -292,7 +292,8 @@ class AdversarialModule(LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         """The means of what `log_validation` collected: one exchange of names (a rank may have logged
-        none) and one sum over the ranks per validation epoch under DDP, none in one process."""
+        none) and one sum over the ranks per validation epoch under DDP, none in one process. A subclass
+        that overrides this hook calls `super().on_validation_epoch_end()`."""
         sums, self._validation_sums = self._validation_sums, {}
         names = sorted(sums)
         distributed = (
