@@ -139,24 +139,33 @@ class PoolProbe(Callback):
         torch.save(list(pl_module.pool_a.images), f"{self.path}.rank{trainer.global_rank}.pt")
 
 
-def test_ddp_validation_counts_every_item_once(smoke_config, tmp_path, monkeypatch):
-    """5 validation pairs on 2 ranks: Lightning's DistributedSampler would pad them to 6 (3 per rank), and
-    `val/l1` and `metrics/*` would count one pair twice. Each rank gets its own items instead (3 and 2),
-    so the numbers are those of `evaluate` on the same checkpoint in one process."""
+@pytest.mark.parametrize("model", ["pix2pix", "cyclegan"])
+def test_ddp_validation_counts_every_item_once(smoke_config, tmp_path, monkeypatch, model):
+    """5 validation items on 2 ranks: Lightning's DistributedSampler would pad them to 6 (3 per rank), and
+    `val/*` and `metrics/*` would count one twice. Each rank gets its own items instead (3 and 2), so the
+    numbers are those of `evaluate` on the same checkpoint in one process. CycleGAN's 3 test B images
+    fill items 3 and 4 again, on either rank: still counted once."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # no Inception weights, in every rank
-    root = write_paired_dataset(tmp_path / "pairs", n_train=8, n_val=5, size=40)
-    data = ["model=pix2pix", "data=paired_folder", f"data.root={root}", "data.download=false"]
+    if model == "pix2pix":
+        root = write_paired_dataset(tmp_path / "pairs", n_train=8, n_val=5, size=40)
+        data, counts, same = ["data=paired_folder"], {"images": 5}, ("l1", "val/l1")
+    else:
+        root = write_unpaired_dataset(tmp_path / "h2z", n_a=8, n_b=8, n_test_a=5, n_test_b=3, size=36)
+        data, counts = ["data=unpaired_folder", "data.batch_size=2"], {"images_a": 5, "images_b": 3}
+        same = ("cycle_l1_a", "val/cycle_l1_a")
+    data += [f"model={model}", f"data.root={root}", "data.download=false", "trainer.limit_val_batches=3"]
     train(smoke_config(*DDP[:2], "~callbacks.best_checkpoint", *data))
     last = tmp_path / "checkpoints" / "last.ckpt"
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Inception FID/KID skipped")
         report = evaluate(make_config([f"ckpt_path={last}"], tmp_path, "eval"))
     events = load_events(tmp_path)
-    logged = {tag: [e.value for e in events.Scalars(tag)] for tag in ("metrics/images", "metrics/l1")}
-    logged["val/l1"] = [e.value for e in events.Scalars("val/l1")]
-    assert logged["metrics/images"] == [5] and report["metrics"]["images"] == 5
-    assert logged["metrics/l1"] == pytest.approx([report["metrics"]["l1"]], rel=1e-5)
-    assert logged["val/l1"] == pytest.approx([report["metrics"]["l1"]], rel=1e-5)
+    for key, count in counts.items():
+        assert [e.value for e in events.Scalars(f"metrics/{key}")] == [count] == [report["metrics"][key]]
+    metric, val = same
+    in_one_process = report["metrics"][metric]
+    assert [e.value for e in events.Scalars(f"metrics/{metric}")] == pytest.approx([in_one_process], rel=1e-5)
+    assert [e.value for e in events.Scalars(val)] == pytest.approx([in_one_process], rel=1e-5)
 
 
 def test_validation_shards_repeat_nothing_unless_a_rank_would_get_no_item(tmp_path):

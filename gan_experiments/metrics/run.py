@@ -177,13 +177,17 @@ class ModeMetrics(RunMetrics):
         return self
 
 
-def fresh_rows(paths: Iterable[str], seen: set[str]) -> list[int]:
-    """Indices of images not fed before in this evaluation. Unpaired validation sets repeat the smaller
-    domain (item i is A[i % |A|], B[i % |B|]), and a DistributedSampler pads with repeats: each
-    image should count once."""
+def fresh_rows(paths: Iterable[str], seen: set[str], repeats: Iterable[Any] | None = None) -> list[int]:
+    """Indices of images not fed before in this evaluation, so that each image counts once. Unpaired
+    validation sets repeat the smaller domain (item i is A[i % |A|], B[i % |B|]) and flag those rows
+    (`A_repeat`, `B_repeat`): under DDP the first and the repeated item may sit on different ranks,
+    where `seen` (this rank's paths) cannot tell. `seen` still catches any other repeat within a rank."""
+    if isinstance(repeats, Tensor):
+        repeats = repeats.tolist()  # one transfer, not one per row
+    flags = [bool(flag) for flag in repeats] if repeats is not None else None
     rows = []
     for i, path in enumerate(paths):
-        if path not in seen:
+        if path not in seen and not (flags is not None and flags[i]):
             seen.add(path)
             rows.append(i)
     return rows
@@ -277,7 +281,7 @@ class UnpairedMetrics(TranslationMetrics):
     def update(self, model: nn.Module, batch: dict[str, Any]) -> None:
         device = model_device(model)
         for source, target, direction, back in (("A", "b", "AtoB", "BtoA"), ("B", "a", "BtoA", "AtoB")):
-            rows = fresh_rows(batch[f"{source}_path"], self.seen[source])
+            rows = fresh_rows(batch[f"{source}_path"], self.seen[source], batch.get(f"{source}_repeat"))
             if not rows:
                 continue
             real = _select(batch[source], rows, device)
