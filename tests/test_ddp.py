@@ -139,6 +139,7 @@ class PoolProbe(Callback):
         torch.save(list(pl_module.pool_a.images), f"{self.path}.rank{trainer.global_rank}.pt")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["pix2pix", "cyclegan"])
 def test_ddp_validation_counts_every_item_once(smoke_config, tmp_path, monkeypatch, model):
     """5 validation items on 2 ranks: Lightning's DistributedSampler would pad them to 6 (3 per rank), and
@@ -202,6 +203,7 @@ NAN_CASES = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", NAN_CASES)
 def test_a_nan_loss_on_one_rank_stops_every_rank_with_one_line(fake_mnist_dir, tmp_path, case):
     """D's loss is NaN on rank 1 only (tests/toy_extensions/faults.py). Every rank must stop before its

@@ -140,8 +140,10 @@ class SpecifiedDataModule(LightningDataModule):
         rank needs that first batch: with fewer items than ranks the padded sampler stays, with a warning."""
         trainer = self.trainer
         sharding = trainer.distributed_sampler_kwargs if trainer is not None else None
-        # Trainer(use_distributed_sampler=False): the user shards (or not) themselves
-        if not sharding or not trainer._accelerator_connector.use_distributed_sampler:
+        # Trainer(use_distributed_sampler=False): the user shards (or not) themselves (a private attribute
+        # of Lightning 2.6, read defensively)
+        connector = getattr(trainer, "_accelerator_connector", None)
+        if not sharding or not getattr(connector, "use_distributed_sampler", True):
             return None
         ranks = int(sharding["num_replicas"])
         if ranks == 1:
