@@ -27,6 +27,8 @@ from gan_experiments.config import validate
 from gan_experiments.devices import resolve_device
 from gan_experiments.errors import ConfigError, UserError
 from gan_experiments.instantiation import instantiate_checked
+from gan_experiments.metrics.distances import MIN_COMPARABLE_IMAGES
+from gan_experiments.metrics.headline import image_counts
 from gan_experiments.metrics.run import MetricKind, MetricSettings, Split, metrics_for, score_with
 
 log = logging.getLogger("gan_experiments.evaluate")
@@ -58,6 +60,9 @@ TRANSLATION_MEANINGS = {
     "fid": "Inception FID of translations vs targets",
     "fid_a": "Inception FID of B→A translations vs real A",
     "fid_b": "Inception FID of A→B translations vs real B",
+    "images": "validation pairs the numbers rest on, each counted once",
+    "images_a": "domain-A validation images (cycle_l1_a, translations into B), each counted once",
+    "images_b": "domain-B validation images (cycle_l1_b, translations into A), each counted once",
     "digit_accuracy": "MNIST tasks: translations read as their source digit (mean of directions)",
     "digit_accuracy_a": "MNIST tasks: translations into A read as their source digit",
     "digit_accuracy_b": "MNIST tasks: translations into B read as their source digit",
@@ -90,9 +95,22 @@ MODE_MEANINGS = {
 }
 
 
+#: the counts and the flag next to each translation FID/KID ("fid", "fid_a", "fid_b" + these; the longer
+#: ending first)
+COUNT_MEANINGS = {
+    "_real_images": "real images its FID/KID used",
+    "_images": "translated images its FID/KID used",
+    "_comparable": f"both counts reach {MIN_COMPARABLE_IMAGES} (score's minimum); else not comparable",
+}
+
+
 def meaning(name: str, kind: MetricKind) -> str:
     if name.startswith("coverage/"):
         return f"share of samples read as the digit {name.split('/')[1]}"
+    if kind == "translation" and name.startswith("fid"):
+        for ending, text in COUNT_MEANINGS.items():
+            if name.endswith(ending):
+                return f"{name[: -len(ending)]}: {text}"
     if name.startswith("kid") and kind == "translation":
         return "Inception KID (mean / std over subsets)"
     tables = {
@@ -131,6 +149,28 @@ def settings_of(cfg: DictConfig) -> MetricSettings:
         raise ConfigError(str(error)) from None
 
 
+def distance_of(name: str) -> str | None:
+    """The FID a translation's KID key belongs with (`kid_b_mean` → `fid_b`), the FID itself for an FID."""
+    if name in ("fid", "fid_a", "fid_b"):
+        return name
+    if name.startswith("kid") and name.endswith(("_mean", "_std")):
+        return "fid" + name[len("kid") :].rsplit("_", 1)[0]
+    return None
+
+
+def not_comparable(scores: dict[str, Any]) -> list[str]:
+    """The translation FIDs whose counts fall below MIN_COMPARABLE_IMAGES (flagged `fid…_comparable`)."""
+    return [name for name in ("fid", "fid_a", "fid_b") if scores.get(f"{name}_comparable") is False]
+
+
+def shown_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4g}"
+
+
 def print_table(report: dict[str, Any], kind: MetricKind) -> None:
     model = report["model"].rsplit(".", 1)[-1]
     title = f"{model}  {report['checkpoint']}  (epoch {report['epoch']}, batch {report['batches_seen']})"
@@ -138,8 +178,16 @@ def print_table(report: dict[str, Any], kind: MetricKind) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("meaning", style="dim")
-    for name, value in report["metrics"].items():
-        table.add_row(name, f"{value:.4g}", meaning(name, kind))
+    scores = report["metrics"]
+    flagged = not_comparable(scores)
+    for name, value in scores.items():
+        text = meaning(name, kind)
+        distance = distance_of(name) if kind == "translation" else None
+        if distance in flagged:
+            counts = f"{image_counts(distance, scores, flag=False)}, < {MIN_COMPARABLE_IMAGES}"
+            table.add_row(name, f"{shown_value(value)} (!)", f"NOT COMPARABLE ({counts}): {text}")
+        else:
+            table.add_row(name, shown_value(value), text)
     Console().print(table)
 
 
@@ -200,6 +248,14 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     safe = {**report, "metrics": {name: json_safe(value) for name, value in scores.items()}}
     write_text_atomically(output, json.dumps(safe, indent=2) + "\n")
     print_table(report, metrics.kind)
+    for name in not_comparable(scores):
+        log.warning(
+            "%s and its KID rest on %s, fewer than %d on a side: mostly sampling noise, biased upward, not "
+            "comparable with FIDs at other counts (published FIDs use 10,000-50,000; score refuses this)",
+            name,
+            image_counts(name, scores, flag=False),
+            MIN_COMPARABLE_IMAGES,
+        )
     log.info("metrics of %s written to %s (%.1f s)", path, output, seconds)
     return report
 

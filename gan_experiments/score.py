@@ -58,7 +58,7 @@ from gan_experiments.metrics.classifier import (
     load_mnist_classifier,
     read_record,
 )
-from gan_experiments.metrics.distances import MIN_SAMPLES, FeatureDistances
+from gan_experiments.metrics.distances import MIN_COMPARABLE_IMAGES, MIN_SAMPLES, FeatureDistances
 from gan_experiments.metrics.generative import MNISTGANMetrics
 from gan_experiments.metrics.modes import ModeCounts, read_modes
 
@@ -103,7 +103,10 @@ REAL_ONLY = ("is_real_mean", "modes_floor", "kl_floor")
 
 
 def check_options(cfg: DictConfig) -> None:
-    """The options `config.validate` does not know, one line per problem."""
+    """The options `config.validate` does not know, one line per problem; `min_images: null` becomes the
+    shared minimum (MIN_COMPARABLE_IMAGES, the count below which translation FIDs are flagged)."""
+    if cfg.min_images is None:
+        cfg.min_images = MIN_COMPARABLE_IMAGES
     if cfg.features not in FEATURES:
         raise ConfigError(f"features must be one of {', '.join(FEATURES)}, got {cfg.features!r}")
     if cfg.resize_mode not in RESIZE_MODES:

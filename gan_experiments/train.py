@@ -18,6 +18,7 @@ from hydra.utils import get_class
 from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
+from torch.multiprocessing.spawn import ProcessRaisedException
 
 from gan_experiments.atomic import check_output_folder
 from gan_experiments.callbacks.exact_resume import ExactResume
@@ -32,7 +33,7 @@ from gan_experiments.cli import hydra_command
 from gan_experiments.compat import exact_resume_switch, warn_renamed_choices
 from gan_experiments.config import validate
 from gan_experiments.data.spec import check_model_fits, spec_of
-from gan_experiments.errors import ConfigError, UserError
+from gan_experiments.errors import ConfigError, UserError, user_error_of_rank
 from gan_experiments.instantiation import build_model, instantiate_checked, instantiate_dict
 from gan_experiments.models.base import AdversarialModule
 from gan_experiments.models.performance import Performance
@@ -206,6 +207,11 @@ def train(cfg: DictConfig) -> float | None:
             ckpt_path=cfg.get("ckpt_path"),
             weights_only=not cfg.get("trust_checkpoint"),
         )
+    except ProcessRaisedException as error:  # a spawned rank's error (trainer=ddp_sim): its one line
+        reported = user_error_of_rank(error.msg)
+        if reported is None:
+            raise
+        raise reported from None
     except (MisconfigurationException, ValueError) as error:
         if isinstance(error, UserError) or not raised_by_lightning(error):
             raise

@@ -1,20 +1,32 @@
 """DDP on CPU (trainer=ddp_sim: 2 spawned processes, gloo): sharded data with the epoch reaching our
-sampler, per-rank noise, rank-0 logging and checkpoints; the sweep guard for argv-relaunching DDP."""
+sampler, per-rank noise, rank-0 logging and checkpoints; validation counting every item once; a NaN on
+one rank stopping all of them; the sweep guard for argv-relaunching DDP."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import make_config
 from lightning.fabric.utilities.distributed import DistributedSamplerWrapper
 from lightning.pytorch import Callback
-from synthetic_images import write_unpaired_dataset
+from synthetic_images import write_paired_dataset, write_unpaired_dataset
+from tensorboard_events import load_events
 
+from gan_experiments.data.mnist import MNISTDataModule
 from gan_experiments.data.samplers import EpochShuffleSampler
 from gan_experiments.errors import ConfigError
+from gan_experiments.evaluate import evaluate
 from gan_experiments.train import build, refuse_relaunching_ranks_in_a_sweep, train
 
+ROOT = Path(__file__).resolve().parents[1]
 DDP = ["trainer=ddp_sim", "trainer.devices=2", "~callbacks.metrics", "~callbacks.best_checkpoint"]
 
 
@@ -125,6 +137,97 @@ class PoolProbe(Callback):
 
     def on_train_start(self, trainer, pl_module) -> None:
         torch.save(list(pl_module.pool_a.images), f"{self.path}.rank{trainer.global_rank}.pt")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["pix2pix", "cyclegan"])
+def test_ddp_validation_counts_every_item_once(smoke_config, tmp_path, monkeypatch, model):
+    """5 validation items on 2 ranks: Lightning's DistributedSampler would pad them to 6 (3 per rank), and
+    `val/*` and `metrics/*` would count one twice. Each rank gets its own items instead (3 and 2), so the
+    numbers are those of `evaluate` on the same checkpoint in one process. CycleGAN's 3 test B images
+    fill items 3 and 4 again, on either rank: still counted once."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # no Inception weights, in every rank
+    if model == "pix2pix":
+        root = write_paired_dataset(tmp_path / "pairs", n_train=8, n_val=5, size=40)
+        data, counts, same = ["data=paired_folder"], {"images": 5}, ("l1", "val/l1")
+    else:
+        root = write_unpaired_dataset(tmp_path / "h2z", n_a=8, n_b=8, n_test_a=5, n_test_b=3, size=36)
+        data, counts = ["data=unpaired_folder", "data.batch_size=2"], {"images_a": 5, "images_b": 3}
+        same = ("cycle_l1_a", "val/cycle_l1_a")
+    data += [f"model={model}", f"data.root={root}", "data.download=false", "trainer.limit_val_batches=3"]
+    train(smoke_config(*DDP[:2], "~callbacks.best_checkpoint", *data))
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Inception FID/KID skipped")
+        report = evaluate(make_config([f"ckpt_path={last}"], tmp_path, "eval"))
+    events = load_events(tmp_path)
+    for key, count in counts.items():
+        assert [e.value for e in events.Scalars(f"metrics/{key}")] == [count] == [report["metrics"][key]]
+    metric, val = same
+    in_one_process = report["metrics"][metric]
+    assert [e.value for e in events.Scalars(f"metrics/{metric}")] == pytest.approx([in_one_process], rel=1e-5)
+    assert [e.value for e in events.Scalars(val)] == pytest.approx([in_one_process], rel=1e-5)
+
+
+def test_validation_shards_repeat_nothing_unless_a_rank_would_get_no_item(tmp_path):
+    """Rank 1 of 2 validates items 1 and 3 of 5, in order; with 1 item for 2 ranks Lightning's padded
+    sampler stays (every rank needs a first batch), with a warning; one process: no sampler."""
+    datamodule = MNISTDataModule(data_dir=str(tmp_path))
+    assert datamodule.evaluation_sampler(range(5)) is None  # no trainer
+    datamodule.trainer = SimpleNamespace(
+        distributed_sampler_kwargs={"num_replicas": 2, "rank": 1},
+        _accelerator_connector=SimpleNamespace(use_distributed_sampler=True),
+    )
+    assert list(datamodule.evaluation_sampler(range(5))) == [1, 3]
+    with pytest.warns(UserWarning, match="1 validation items for 2 ranks; every rank needs one"):
+        assert datamodule.evaluation_sampler(range(1)) is None
+    datamodule.trainer._accelerator_connector.use_distributed_sampler = False
+    assert datamodule.evaluation_sampler(range(5)) is None
+
+
+#: per case: how the ranks start, and the line that must end the command. "spawn": ranks spawned by this
+#: process (ddp_sim); "popen": rank 0 is this process, Lightning starts rank 1 by re-running the command
+#: line (trainer=ddp, here on CPU with gloo); "window": the guard read every 2 batches, after the NaN has
+#: gone through one backward (its gradients reach every rank, so both ranks' losses turn NaN)
+NAN_CASES = {
+    "spawn": (DDP, "training stopped: loss/d is nan on rank 1 of 2 at batch 0 (epoch 0); "),
+    "popen": (
+        ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+         "+trainer.strategy.process_group_backend=gloo", *DDP[2:]],
+        "training stopped: loss/d is nan on rank 1 of 2 at batch 0 (epoch 0); ",
+    ),
+    "window": (
+        [*DDP, "perf.finite_check_every_n=2"],
+        "training stopped: loss/d, loss/g became NaN/Inf on ranks 0, 1 of 2 between batch 0 and 1 ",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", NAN_CASES)
+def test_a_nan_loss_on_one_rank_stops_every_rank_with_one_line(fake_mnist_dir, tmp_path, case):
+    """D's loss is NaN on rank 1 only (tests/toy_extensions/faults.py). Every rank must stop before its
+    backward: else rank 0 waits in the gradient all-reduce (NCCL: until the collective timeout; gloo here
+    notices the dead peer and fails with a traceback). The command ends with the guard's one line, naming
+    the ranks, within seconds (popen: each rank prints it; spawn: the launching process, once)."""
+    overrides, line = NAN_CASES[case]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]),
+        "HYDRA_FULL_ERROR": "0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "gan_experiments.train", "debug=smoke", *overrides, "model=gan",
+         f"data.data_dir={fake_mnist_dir}", "data.val_size=32", "data.download=false",
+         "loss._target_=toy_extensions.faults.NaNOnRankOne", f"hydra.run.dir={tmp_path}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-3000:]
+    errors = [line for line in (result.stderr + result.stdout).splitlines() if "ERROR" in line]
+    assert 1 <= len(errors) <= (2 if case == "popen" else 1), result.stderr[-3000:]  # popen: a race
+    assert all(line in error for error in errors), errors
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "checkpoints" / "last.ckpt").exists()
 
 
 def test_distributed_wrapper_forwards_the_epoch_to_our_sampler():

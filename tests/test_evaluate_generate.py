@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_config
+from conftest import TinyImageFeatures, make_config
 from PIL import Image
 from synthetic_images import write_unpaired_dataset
 from tensorboard_events import load_events
@@ -22,7 +23,8 @@ from gan_experiments.checkpoints import load_model
 from gan_experiments.errors import ConfigError, DatasetError, UserError
 from gan_experiments.evaluate import evaluate
 from gan_experiments.generate import generate
-from gan_experiments.metrics import inception
+from gan_experiments.metrics import image_to_image, inception
+from gan_experiments.metrics.distances import MIN_COMPARABLE_IMAGES
 from gan_experiments.models.cgan import ConditionalGAN
 from gan_experiments.sampling import interpolation_grid, slerp
 from gan_experiments.train import train
@@ -132,8 +134,30 @@ def test_evaluate_cyclegan_without_inception_weights(runs, tmp_path, no_inceptio
     with pytest.warns(UserWarning, match="Inception FID/KID skipped"):
         evaluate(cfg)
     metrics = json.loads(output.read_text())["metrics"]
-    assert set(metrics) == {"cycle_l1_a", "cycle_l1_b", "cycle_l1"}
+    assert set(metrics) == {"cycle_l1_a", "cycle_l1_b", "cycle_l1", "images_a", "images_b"}
     assert metrics["cycle_l1"] == pytest.approx((metrics["cycle_l1_a"] + metrics["cycle_l1_b"]) / 2)
+    assert (metrics["images_a"], metrics["images_b"]) == (5, 3)  # testA/, testB/: each image once
+
+
+def test_evaluate_flags_translation_fids_of_too_few_images(runs, tmp_path, monkeypatch, capsys, caplog):
+    """5 test A and 3 test B images: each Inception FID/KID comes with the counts it rests on and, below
+    score's minimum, the flag, in metrics.json, in the table and in the log (a stand-in for InceptionV3)."""
+    monkeypatch.setattr(image_to_image, "load_inception_features", lambda weights: TinyImageFeatures())
+    output = tmp_path / "cyclegan.json"
+    with caplog.at_level(logging.WARNING, logger="gan_experiments.evaluate"):
+        evaluate(run_config(tmp_path, "eval", f"ckpt_path={ckpt(runs, 'cyclegan')}", f"output={output}"))
+    metrics = json.loads(output.read_text())["metrics"]
+    assert {"fid_a", "kid_a_mean", "fid_b", "kid_b_mean"} <= set(metrics)
+    assert (metrics["fid_b_images"], metrics["fid_b_real_images"]) == (5, 3)  # A→B translations vs real B
+    assert (metrics["fid_a_images"], metrics["fid_a_real_images"]) == (3, 5)
+    assert metrics["fid_a_comparable"] is False and metrics["fid_b_comparable"] is False
+    printed = capsys.readouterr().out
+    assert "NOT COMPARABLE (5 vs 3 images" in printed and "NOT COMPARABLE (3 vs 5 images" in printed
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        m.startswith(f"fid_b and its KID rest on 5 vs 3 images, fewer than {MIN_COMPARABLE_IMAGES}")
+        for m in warned
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,15 +12,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TinyImageFeatures
 from scipy import linalg
 from torch import Tensor, nn
 
 from gan_experiments.data.spec import DataSpec
 from gan_experiments.losses import NonSaturatingLoss
 from gan_experiments.metrics import inception
-from gan_experiments.metrics.distances import FeatureDistances, ScoreFromLogits
+from gan_experiments.metrics.distances import MIN_COMPARABLE_IMAGES, FeatureDistances, ScoreFromLogits
 from gan_experiments.metrics.generative import ClassCoverage, MNISTGANMetrics
-from gan_experiments.metrics.image_to_image import PairedTranslationMetrics, UnpairedTranslationMetrics
+from gan_experiments.metrics.image_to_image import (
+    DomainDistance,
+    PairedTranslationMetrics,
+    UnpairedTranslationMetrics,
+)
 from gan_experiments.models.cgan import ConditionalGAN
 from gan_experiments.networks.conditional import ConditionalDiscriminator, ConditionalGenerator
 
@@ -288,8 +293,23 @@ def test_inception_weights_in_the_hub_cache_give_fid(offline_hub):
         metrics = PairedTranslationMetrics(kid_subsets=3)
     metrics.update(images(3, 16), images(3, 16, seed=4))
     scores = metrics.compute()
-    assert {"l1", "psnr", "ssim", "fid", "kid_mean", "kid_std"} == set(scores)
+    assert {"l1", "psnr", "ssim", "fid", "kid_mean", "kid_std"} <= set(scores)
     assert math.isfinite(scores["fid"])
+    assert (scores["fid_images"], scores["fid_real_images"], scores["fid_comparable"]) == (3, 3, False)
+
+
+@pytest.mark.parametrize("below, comparable", [(1, False), (0, True)])
+def test_translation_fid_comes_with_its_counts_and_the_minimum_of_score(below, comparable):
+    """The counts next to every translation FID/KID; below `score`'s minimum (one definition) the number
+    is flagged as not comparable, never refused."""
+    count = MIN_COMPARABLE_IMAGES - below
+    domain = DomainDistance(TinyImageFeatures(), kid_subsets=2, kid_subset_size=1000, seed=0)
+    domain.update(images(MIN_COMPARABLE_IMAGES + 5, 8, seed=5), real=True)
+    domain.update(images(count, 8, seed=6), real=False)
+    scores = domain.compute("_b")
+    assert math.isfinite(scores["fid_b"]) and math.isfinite(scores["kid_b_mean"])
+    assert scores["fid_b_images"] == count and scores["fid_b_real_images"] == MIN_COMPARABLE_IMAGES + 5
+    assert scores["fid_b_comparable"] is comparable
 
 
 def _ddp_worker(rank: int, port: int, out_dir: str) -> None:

@@ -20,6 +20,7 @@ import gan_experiments.score as score_module
 from gan_experiments.errors import ConfigError, DatasetError
 from gan_experiments.metrics import inception
 from gan_experiments.metrics.classifier import read_record
+from gan_experiments.metrics.distances import MIN_COMPARABLE_IMAGES
 from gan_experiments.score import score
 
 N = 60  # images per folder: enough for a stable FID of these synthetic digits, fast on 2 cores
@@ -193,6 +194,13 @@ def test_max_count_ratio_null_scores_unequal_folders(folders, tmp_path):
             ["min_images=61"],
             ConfigError,
             r"^real_dir=.*real: 60 images, fewer than min_images=61; ",
+        ),
+        (  # the config's default: the minimum shared with the translation metrics' flag
+            "real",
+            "copy",
+            ["min_images=null"],
+            ConfigError,
+            rf"^real_dir=.*real: 60 images, fewer than min_images={MIN_COMPARABLE_IMAGES}; ",
         ),
         (
             "real",

@@ -161,7 +161,11 @@ class ImageFolderDataModule(SpecifiedDataModule):
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            sampler=EpochShuffleSampler(size, self.seed, with_epoch=True) if train else None,
+            sampler=(
+                EpochShuffleSampler(size, self.seed, with_epoch=True)
+                if train
+                else self.evaluation_sampler(dataset)
+            ),
             # BatchNorm needs more than one sample per batch; a folder smaller than a batch still trains
             drop_last=train and size > self.batch_size,
             num_workers=self.num_workers,

@@ -204,8 +204,10 @@ class PairedImageDataset(_TranslationDataset):
 
 class UnpairedImageDataset(_TranslationDataset):
     """CycleGAN: two unrelated folders. Training pairs A[i % |A|] with a random B (drawn from the
-    item's seed); evaluation pairs A[i % |A|] with B[i % |B|]. Length max(|A|, |B|) either way.
-    With direction BtoA the folders swap roles, so "A" is always the generator's input."""
+    item's seed); evaluation pairs A[i % |A|] with B[i % |B|], and says which side repeats an image of an
+    earlier item (`A_repeat`: i ≥ |A|, `B_repeat`: i ≥ |B|), so that metrics count each image once on
+    whichever DDP rank the item lands. Length max(|A|, |B|) either way. With direction BtoA the
+    folders swap roles, so "A" is always the generator's input."""
 
     def __init__(
         self,
@@ -260,7 +262,10 @@ class UnpairedImageDataset(_TranslationDataset):
             path_b, image_b = self._read(self.images_b, index_b)
             a = self.transform(to_image(image_a, self.input_channels))
             b = self.transform(to_image(image_b, self.target_channels))
-        return {"A": to_model_range(a), "B": to_model_range(b), "A_path": str(path_a), "B_path": str(path_b)}
+        item = {"A": to_model_range(a), "B": to_model_range(b), "A_path": str(path_a), "B_path": str(path_b)}
+        if not self.train:
+            item |= {"A_repeat": index >= len(self.images_a), "B_repeat": index >= len(self.images_b)}
+        return item
 
 
 class ImageFolderDataset(Dataset):

@@ -288,10 +288,11 @@ class MNISTDataModule(SpecifiedDataModule):
 
     def _loader(self, split: str, train: bool = False) -> DataLoader:
         dataset = self.splits[split]
+        sampler = EpochShuffleSampler(len(dataset), self.seed) if train else self.evaluation_sampler(dataset)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            sampler=EpochShuffleSampler(len(dataset), self.seed) if train else None,
+            sampler=sampler,
             drop_last=train,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,

@@ -95,7 +95,8 @@ def stylize(images: Tensor, style: Style) -> Tensor:
 class MNISTTranslationDataset(Dataset):
     """Pairs of styled digits. Paired: item i is (style_a(x_i), style_b(x_i)). Unpaired: A[i] with a
     random B in training (drawn from the item's (seed, epoch, index), as the folder datasets do), with
-    B[i % |B|] in evaluation."""
+    B[i % |B|] in evaluation, where `A_repeat`/`B_repeat` say which side repeats an earlier item's image
+    (as in `image_folders.UnpairedImageDataset`)."""
 
     def __init__(
         self,
@@ -128,7 +129,7 @@ class MNISTTranslationDataset(Dataset):
         else:
             index_b = index % len(self.images_b)
         style_a, style_b = self.styles
-        return {
+        item = {
             "A": stylize(self.images_a[index_a], style_a)[0],
             "B": stylize(self.images_b[index_b], style_b)[0],
             "A_path": f"{self.names[0]}/{index_a}",
@@ -136,6 +137,9 @@ class MNISTTranslationDataset(Dataset):
             "A_label": self.labels_a[index_a],
             "B_label": self.labels_b[index_b],
         }
+        if not (self.paired or self.train):
+            item |= {"A_repeat": index >= len(self.images_a), "B_repeat": index >= len(self.images_b)}
+        return item
 
 
 class MNISTTranslationDataModule(SpecifiedDataModule):
@@ -251,8 +255,18 @@ class MNISTTranslationDataModule(SpecifiedDataModule):
 
     def val_dataloader(self) -> DataLoader:
         self._require()
-        return DataLoader(self.val_set, batch_size=self.batch_size, shuffle=False, num_workers=0)
+        return self._evaluation_loader(self.val_set)
 
     def test_dataloader(self) -> DataLoader:
         self._require()
-        return DataLoader(self.test_set, batch_size=self.batch_size, shuffle=False, num_workers=0)
+        return self._evaluation_loader(self.test_set)
+
+    def _evaluation_loader(self, dataset: MNISTTranslationDataset | None) -> DataLoader:
+        """In order, each item once (an unpadded shard per rank under DDP)."""
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=self.evaluation_sampler(dataset),
+            shuffle=False,
+            num_workers=0,
+        )

@@ -13,11 +13,14 @@ classes.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Sized
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from lightning.pytorch import LightningDataModule
-from torch.utils.data import DataLoader, TensorDataset
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+from lightning.pytorch.utilities import rank_zero_warn
+from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from gan_experiments.errors import ConfigError
 
@@ -144,6 +147,32 @@ class SpecifiedDataModule(LightningDataModule):
         """A fixed `count` of real images (all when fewer), batched, in order: the real side of the
         Inception metrics of noise models (data whose spec says `sample_metrics="inception"`)."""
         raise ConfigError(f"{type(self).__name__} has no reference images for the Inception metrics")
+
+    def evaluation_sampler(self, dataset: Sized) -> Sampler[int] | None:
+        """The sampler of the validation (and test) loaders: None (in order) in one process; under DDP a
+        shard per rank without repeats (Lightning's `UnrepeatedDistributedSampler`, in order), so that the
+        validation numbers count every item once. Lightning's own `DistributedSampler` pads the split with
+        repeats to give every rank as many batches (5 items on 2 ranks: 6 counted). Ranks then run one
+        batch more or less, which validation allows: nothing in it is collective per batch (scalars and
+        accumulators sync at the epoch's end), and DDP syncs buffers only on a rank's first batch. Every
+        rank needs that first batch: with fewer items than ranks the padded sampler stays, with a warning."""
+        trainer = self.trainer
+        sharding = trainer.distributed_sampler_kwargs if trainer is not None else None
+        # Trainer(use_distributed_sampler=False): the user shards (or not) themselves (a private attribute
+        # of Lightning 2.6, read defensively)
+        connector = getattr(trainer, "_accelerator_connector", None)
+        if not sharding or not getattr(connector, "use_distributed_sampler", True):
+            return None
+        ranks = int(sharding["num_replicas"])
+        if ranks == 1:
+            return None
+        if len(dataset) < ranks:
+            rank_zero_warn(
+                f"{type(self).__name__}: {len(dataset)} validation items for {ranks} ranks; every rank "
+                "needs one, so some are repeated and the validation numbers count them more than once"
+            )
+            return None
+        return UnrepeatedDistributedSampler(dataset, shuffle=False, **sharding)
 
     def validation_examples(self, num: int) -> list[Any]:
         """The first `num` items of the validation split, in evaluation transform (after `setup`): the

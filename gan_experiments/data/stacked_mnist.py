@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from gan_experiments.data.mnist import NATIVE_SIZE, MNISTDataModule
 from gan_experiments.data.samplers import EpochShuffleSampler
@@ -132,11 +132,13 @@ class StackedMNISTDataModule(SpecifiedDataModule):
             f"{self.num_reference} reference and {self.num_val} validation triples of {len(test_digits)}"
         )
 
-    def _loader(self, dataset: Dataset, batch_size: int, train: bool = False) -> DataLoader:
+    def _loader(
+        self, dataset: Dataset, batch_size: int, train: bool = False, sampler: Sampler[int] | None = None
+    ) -> DataLoader:
         return DataLoader(
             dataset,
             batch_size=batch_size,
-            sampler=EpochShuffleSampler(len(dataset), self.seed) if train else None,
+            sampler=EpochShuffleSampler(len(dataset), self.seed) if train else sampler,
             drop_last=train,
             num_workers=self.num_workers,
             collate_fn=as_batch,
@@ -149,7 +151,8 @@ class StackedMNISTDataModule(SpecifiedDataModule):
 
     def val_dataloader(self) -> DataLoader:
         self.setup()
-        return self._loader(self.sets["val"], self.batch_size)
+        val = self.sets["val"]
+        return self._loader(val, self.batch_size, sampler=self.evaluation_sampler(val))
 
     def reference_loader(self, count: int, batch_size: int) -> DataLoader:
         """The first `count` reference triples, from the test split."""

@@ -244,10 +244,14 @@ class TranslationDataModule(SpecifiedDataModule):
         )
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self._require("val_set", "validate"), shuffle=False, **self._loader_options())
+        return self._evaluation_loader(self._require("val_set", "validate"))
 
     def test_dataloader(self) -> DataLoader:
-        return DataLoader(self._require("test_set", "test"), shuffle=False, **self._loader_options())
+        return self._evaluation_loader(self._require("test_set", "test"))
+
+    def _evaluation_loader(self, dataset: Dataset) -> DataLoader:
+        sampler = self.evaluation_sampler(dataset)  # type: ignore[arg-type]
+        return DataLoader(dataset, sampler=sampler, shuffle=False, **self._loader_options())
 
 
 class PairedImageDataModule(TranslationDataModule):

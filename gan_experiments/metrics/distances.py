@@ -19,6 +19,10 @@ from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 
 MIN_SAMPLES = 2
+#: fewer images than this on either side and FID/KID are mostly sampling noise, biased upward (published
+#: FIDs use 10,000–50,000 images): `score` refuses such folders (its `min_images` default) and the
+#: translation metrics flag such numbers as not comparable (`fid_comparable`); the one definition of both
+MIN_COMPARABLE_IMAGES = 1000
 
 
 def count_over_processes(count: int, device: torch.device, sync: bool) -> int:
@@ -111,9 +115,10 @@ class FeatureDistances:
         self.fid.update(features, real=real)
         self.kid.update(features, real=real)
 
-    def compute(self) -> dict[str, float]:
-        """{"fid", "kid_mean", "kid_std"}; needs at least two samples on each side."""
-        num_real, num_fake = self.counts()
+    def compute(self, counts: tuple[int, int] | None = None) -> dict[str, float]:
+        """{"fid", "kid_mean", "kid_std"}; needs at least two samples on each side. `counts`: what
+        `counts()` returned just before, when the caller has them (saves two collectives under DDP)."""
+        num_real, num_fake = counts if counts is not None else self.counts()
         if min(num_real, num_fake) < MIN_SAMPLES:
             raise ValueError(
                 f"FID/KID need at least {MIN_SAMPLES} real and {MIN_SAMPLES} generated samples, "

@@ -72,6 +72,18 @@ def format_value(headline: Headline, value: float) -> str:
     return f"{value:.4f}"
 
 
+def image_counts(name: str, scores: Mapping[str, float], flag: bool = True) -> str:
+    """What an Inception FID/KID of a translation rests on, for the text next to it: `120 vs 140 images`
+    (generated vs real), with `, not comparable` (`flag`) when either count is below the minimum
+    (metrics/image_to_image.py's `fid<suffix>_images`, `_real_images`, `_comparable`); "" for numbers
+    without counts."""
+    generated, real = scores.get(f"{name}_images"), scores.get(f"{name}_real_images")
+    if generated is None or real is None:
+        return ""
+    note = "" if not flag or scores.get(f"{name}_comparable", True) else ", not comparable"
+    return f"{int(generated)} vs {int(real)} images{note}"
+
+
 def measurement_line(scores: Mapping[str, float]) -> str:
     """One measurement in words: `fid 12.4 (floor 3.7) · digits 8.1–11.9 % · labels 99.1 %`."""
     shown = {h.name: h for h in headlines_of(scores)}
@@ -91,6 +103,8 @@ def measurement_line(scores: Mapping[str, float]) -> str:
             parts.append(f"labels {value}")
         elif name == "digit_accuracy":
             parts.append(f"digits kept {value}")
+        elif image_counts(name, scores):
+            parts.append(f"{name} {value} ({image_counts(name, scores)})")
         else:
             parts.append(f"{name} {value}")
     return " · ".join(parts)

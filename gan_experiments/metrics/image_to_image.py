@@ -15,7 +15,12 @@ from torch import Tensor
 from torchmetrics import MeanAbsoluteError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
-from gan_experiments.metrics.distances import MIN_SAMPLES, FeatureDistances, count_over_processes
+from gan_experiments.metrics.distances import (
+    MIN_COMPARABLE_IMAGES,
+    MIN_SAMPLES,
+    FeatureDistances,
+    count_over_processes,
+)
 from gan_experiments.metrics.inception import InceptionFeatures, load_inception_features
 
 DATA_RANGE = (-1.0, 1.0)
@@ -47,14 +52,23 @@ class DomainDistance:
                 self.distances.update(self.inception(images.detach().to(device)), real=real)
 
     def compute(self, suffix: str = "") -> dict[str, float]:
-        """{"fid<suffix>", "kid<suffix>_mean", "kid<suffix>_std"}, or {} without weights or enough samples."""
-        if self.distances is None or min(self.distances.counts()) < MIN_SAMPLES:
+        """{"fid<suffix>", "kid<suffix>_mean", "kid<suffix>_std"} and the counts both rest on:
+        "fid<suffix>_images" (generated images), "fid<suffix>_real_images" and "fid<suffix>_comparable"
+        (False when either count is below MIN_COMPARABLE_IMAGES, the count `score` refuses); {} without
+        weights or enough samples. Counts are over all DDP ranks, each image once."""
+        if self.distances is None:
             return {}
-        scores = self.distances.compute()
+        num_real, num_fake = counts = self.distances.counts()
+        if min(counts) < MIN_SAMPLES:
+            return {}
+        scores = self.distances.compute(counts)
         return {
             "fid" + suffix: scores["fid"],
             f"kid{suffix}_mean": scores["kid_mean"],
             f"kid{suffix}_std": scores["kid_std"],
+            f"fid{suffix}_images": num_fake,
+            f"fid{suffix}_real_images": num_real,
+            f"fid{suffix}_comparable": min(counts) >= MIN_COMPARABLE_IMAGES,
         }
 
     def reset(self) -> None:
@@ -73,8 +87,8 @@ class PairedTranslationMetrics:
 
     compute() → {"l1": mean |fake − target| per pixel, "psnr": mean per-image PSNR in dB (inf for exact
     copies), "ssim": mean SSIM (1 for exact copies), and "fid", "kid_mean", "kid_std" with Inception
-    weights}. The data range is [-1, 1] (width 2); values outside it are clamped as the images would be
-    when saved.
+    weights, next to "fid_images", "fid_real_images" and "fid_comparable" (DomainDistance.compute)}.
+    The data range is [-1, 1] (width 2); values outside it are clamped as the images would be when saved.
     """
 
     def __init__(
@@ -126,7 +140,8 @@ class UnpairedTranslationMetrics:
 
     compute() → {"cycle_l1_a": mean |G_BA(G_AB(a)) − a|, "cycle_l1_b": mean |G_AB(G_BA(b)) − b|,
     "cycle_l1": their mean, and with Inception weights "fid_b"/"kid_b_mean"/"kid_b_std" (translations
-    A→B against real B) and "fid_a"/"kid_a_*" (B→A against real A)}. A direction never fed is absent.
+    A→B against real B) and "fid_a"/"kid_a_*" (B→A against real A), each with its counts and flag
+    ("fid_b_images", "fid_b_real_images", "fid_b_comparable", …)}. A direction never fed is absent.
     """
 
     def __init__(

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from gan_experiments.data.spec import DataSpec, SpecifiedDataModule
 from gan_experiments.errors import ConfigError
 from gan_experiments.metrics.digit_translation import DigitTranslationMetrics
+from gan_experiments.metrics.distances import count_over_processes
 from gan_experiments.metrics.folder import FolderGANMetrics
 from gan_experiments.metrics.generative import MNISTGANMetrics, sampling
 from gan_experiments.metrics.image_to_image import PairedTranslationMetrics, UnpairedTranslationMetrics
@@ -196,13 +197,17 @@ class ModeMetrics(RunMetrics):
         return self
 
 
-def fresh_rows(paths: Iterable[str], seen: set[str]) -> list[int]:
-    """Indices of images not fed before in this evaluation. Unpaired validation sets repeat the smaller
-    domain (item i is A[i % |A|], B[i % |B|]), and a DistributedSampler pads with repeats: each
-    image should count once."""
+def fresh_rows(paths: Iterable[str], seen: set[str], repeats: Iterable[Any] | None = None) -> list[int]:
+    """Indices of images not fed before in this evaluation, so that each image counts once. Unpaired
+    validation sets repeat the smaller domain (item i is A[i % |A|], B[i % |B|]) and flag those rows
+    (`A_repeat`, `B_repeat`): under DDP the first and the repeated item may sit on different ranks,
+    where `seen` (this rank's paths) cannot tell. `seen` still catches any other repeat within a rank."""
+    if isinstance(repeats, Tensor):
+        repeats = repeats.tolist()  # one transfer, not one per row
+    flags = [bool(flag) for flag in repeats] if repeats is not None else None
     rows = []
     for i, path in enumerate(paths):
-        if path not in seen:
+        if path not in seen and not (flags is not None and flags[i]):
             seen.add(path)
             rows.append(i)
     return rows
@@ -221,17 +226,23 @@ def model_device(model: nn.Module) -> torch.device:
 
 class TranslationMetrics(RunMetrics):
     """What pix2pix's and CycleGAN's metrics share: fed the validation batches, each image counted once
-    per domain (`seen`), the digit read-back of the MNIST tasks beside the image metrics."""
+    per domain (`seen`), the digit read-back of the MNIST tasks beside the image metrics, and how many
+    images of each source domain the numbers rest on (`count_keys`, summed over DDP ranks)."""
 
     kind = "translation"
 
     per_batch = True
 
-    def __init__(self, metrics: Any, digits: DigitTranslationMetrics | None, domains: str) -> None:
+    def __init__(
+        self, metrics: Any, digits: DigitTranslationMetrics | None, count_keys: dict[str, str]
+    ) -> None:
         self.metrics = metrics
         self.digits = digits
+        #: per source domain, the key its image count is reported under
+        self.count_keys = count_keys
         #: per source domain, the paths of the images already fed in this evaluation
-        self.seen: dict[str, set[str]] = {domain: set() for domain in domains}
+        self.seen: dict[str, set[str]] = {domain: set() for domain in count_keys}
+        self.device = torch.device("cpu")
 
     def reset(self) -> None:
         self.metrics.reset()
@@ -244,10 +255,16 @@ class TranslationMetrics(RunMetrics):
         scores = self.metrics.compute()
         if self.digits is not None:
             scores.update(self.digits.compute())
+        if scores:
+            for domain, key in self.count_keys.items():
+                count = count_over_processes(len(self.seen[domain]), self.device, sync=True)
+                if count:
+                    scores[key] = count
         self.reset()
         return scores
 
     def to(self, device: str | torch.device) -> TranslationMetrics:
+        self.device = torch.device(device)
         self.metrics.to(device)
         if self.digits is not None:
             self.digits.to(device)
@@ -259,7 +276,7 @@ class PairedMetrics(TranslationMetrics):
 
     def __init__(self, settings: MetricSettings, digits: DigitTranslationMetrics | None = None) -> None:
         metrics = PairedTranslationMetrics(inception_weights=settings.inception_weights, seed=settings.seed)
-        super().__init__(metrics, digits, "A")
+        super().__init__(metrics, digits, {"A": "images"})
 
     def update(self, model: nn.Module, batch: dict[str, Any]) -> None:
         rows = fresh_rows(batch["A_path"], self.seen["A"])
@@ -279,12 +296,12 @@ class UnpairedMetrics(TranslationMetrics):
 
     def __init__(self, settings: MetricSettings, digits: DigitTranslationMetrics | None = None) -> None:
         metrics = UnpairedTranslationMetrics(inception_weights=settings.inception_weights, seed=settings.seed)
-        super().__init__(metrics, digits, "AB")
+        super().__init__(metrics, digits, {"A": "images_a", "B": "images_b"})
 
     def update(self, model: nn.Module, batch: dict[str, Any]) -> None:
         device = model_device(model)
         for source, target, direction, back in (("A", "b", "AtoB", "BtoA"), ("B", "a", "BtoA", "AtoB")):
-            rows = fresh_rows(batch[f"{source}_path"], self.seen[source])
+            rows = fresh_rows(batch[f"{source}_path"], self.seen[source], batch.get(f"{source}_repeat"))
             if not rows:
                 continue
             real = _select(batch[source], rows, device)

@@ -13,6 +13,7 @@ batch counter because `trainer.global_step` counts optimizer steps (two or more 
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -98,6 +99,8 @@ class AdversarialModule(LightningModule):
         self._unchecked_losses: dict[str, Tensor] = {}
         self._has_dropout: bool | None = None
         self.check_optimizer_options()
+        #: per validation scalar: (sum of value × batch size, items) of this rank's batches this epoch
+        self._validation_sums: dict[str, tuple[Tensor, int]] = {}
 
     # ---------------------------------------------------------------- what subclasses provide
     def generator_parameters(self) -> Iterator[nn.Parameter]:
@@ -295,23 +298,70 @@ class AdversarialModule(LightningModule):
                 optimizer, gradient_clip_val=self.grad_clip_norm, gradient_clip_algorithm="norm"
             )
 
+    # ---------------------------------------------------------------- validation scalars
+    def log_validation(self, values: dict[str, Tensor], batch_size: int) -> None:
+        """One validation batch's scalars (its means over `batch_size` items); `on_validation_epoch_end`
+        logs each as the mean over every validation item of every rank, each item counted once
+        (`SpecifiedDataModule.evaluation_sampler`).
+
+        Not `self.log(..., on_epoch=True, sync_dist=True)`: Lightning averages a mean's weighted sum and
+        its item count over the ranks separately, and keeps the count an integer, so ranks with unequal
+        item counts (5 items on 2 ranks: 3 and 2) divide by a truncated count (2 for 2.5: ×1.25)."""
+        for name, value in values.items():
+            total, count = self._validation_sums.get(name, (0.0, 0))
+            self._validation_sums[name] = (total + value.detach().float() * batch_size, count + batch_size)
+
+    def on_validation_epoch_end(self) -> None:
+        """The means of what `log_validation` collected: one exchange of names (a rank may have logged
+        none) and one sum over the ranks per validation epoch under DDP, none in one process. A subclass
+        that overrides this hook calls `super().on_validation_epoch_end()`."""
+        sums, self._validation_sums = self._validation_sums, {}
+        names = sorted(sums)
+        distributed = (
+            self._trainer is not None and self.trainer.world_size > 1 and torch.distributed.is_initialized()
+        )
+        if distributed:
+            per_rank: list[list[str] | None] = [None] * self.trainer.world_size
+            torch.distributed.all_gather_object(per_rank, names)
+            names = sorted({name for rank_names in per_rank for name in rank_names or []})
+        if not names:
+            return
+        totals = torch.zeros(2, len(names), device=self.device)  # weighted sums; item counts
+        for i, name in enumerate(names):
+            if name in sums:
+                totals[0, i], totals[1, i] = sums[name]
+        if distributed:
+            totals = self.trainer.strategy.reduce(totals, reduce_op="sum")
+        means = totals[0] / totals[1]
+        # sync_dist: the means already agree across ranks; it keeps Lightning's epoch-level contract
+        self.log_dict(
+            dict(zip(names, means, strict=True)), on_step=False, on_epoch=True, sync_dist=True, batch_size=1
+        )
+
     def batch_size_of(self, batch: Any) -> int:
         leaves = [t for t in torch.utils._pytree.tree_leaves(batch) if isinstance(t, Tensor)]
         return int(leaves[0].shape[0]) if leaves else 1
 
     # ---------------------------------------------------------------- NaN guard
+    # Under DDP every rank must take the same decision: a rank that stopped alone would leave the others
+    # waiting in the next collective (the gradient all-reduce) until the timeout. So the check's values
+    # are gathered from all ranks (one tiny collective per check, none in one process), every rank
+    # raises the same one-line error, and the message names the ranks whose loss was not finite.
     def _stop_if_not_finite(self, name: str, loss: Tensor) -> None:
         """Every batch (the default): raise before backward, so no optimizer step sees the bad value.
         Every n batches (perf.finite_check_every_n): remember a device-side flag and read all flags
         with one sync at the end of the window."""
-        bad = ~torch.isfinite(loss.detach())
         if self.performance.finite_check_every_n > 1:
+            bad = ~torch.isfinite(loss.detach())
             previous = self._unchecked_losses.get(name)
             self._unchecked_losses[name] = bad if previous is None else previous | bad
             return
-        if bad.item():
+        per_rank = self._from_every_rank(loss.detach().float().reshape(1))[:, 0].tolist()
+        bad_ranks = [rank for rank, value in enumerate(per_rank) if not math.isfinite(value)]
+        if bad_ranks:
+            value, where = per_rank[bad_ranks[0]], self._on_ranks(bad_ranks)
             raise NonFiniteLossError(
-                f"training stopped: {name} is {loss.item()} at batch {self.batches_seen} "
+                f"training stopped: {name} is {value}{where} at batch {self.batches_seen} "
                 f"(epoch {self.current_epoch}); nothing was updated with it and no checkpoint was written"
             )
 
@@ -319,17 +369,36 @@ class AdversarialModule(LightningModule):
         if not self._unchecked_losses:
             return
         names = list(self._unchecked_losses)
-        flags = torch.stack([self._unchecked_losses[n] for n in names]).tolist()
+        flags = self._from_every_rank(torch.stack([self._unchecked_losses[n] for n in names]).float())
         self._unchecked_losses.clear()
-        bad = [n for n, flag in zip(names, flags, strict=True) if flag]
+        flags = flags.tolist()
+        bad = [n for i, n in enumerate(names) if any(rank[i] for rank in flags)]
         if bad:
+            bad_ranks = [rank for rank, row in enumerate(flags) if any(row)]
             every = self.performance.finite_check_every_n
             first = (self.batches_seen - 1) // every * every
             raise NonFiniteLossError(
-                f"training stopped: {', '.join(bad)} became NaN/Inf between batch {first} and "
-                f"{self.batches_seen - 1} (epoch {self.current_epoch}; perf.finite_check_every_n={every}); "
-                f"no checkpoint with non-finite weights is written"
+                f"training stopped: {', '.join(bad)} became NaN/Inf{self._on_ranks(bad_ranks)} between batch "
+                f"{first} and {self.batches_seen - 1} (epoch {self.current_epoch}; "
+                f"perf.finite_check_every_n={every}); no checkpoint with non-finite weights is written"
             )
+
+    def _from_every_rank(self, values: Tensor) -> Tensor:
+        """`values` of every rank, stacked (world size, …); this rank's alone, unsynced, in one process.
+        One all_reduce of a row per rank (each fills its own, NaN and Inf survive the zeros of the
+        others): no barrier, no autograd, what every backend supports."""
+        if self._trainer is None or self.trainer.world_size == 1 or not torch.distributed.is_initialized():
+            return values.unsqueeze(0)
+        rows = torch.zeros(self.trainer.world_size, *values.shape, dtype=values.dtype, device=values.device)
+        rows[self.global_rank] = values
+        torch.distributed.all_reduce(rows)
+        return rows
+
+    def _on_ranks(self, ranks: list[int]) -> str:
+        if self._trainer is None or self.trainer.world_size == 1:
+            return ""
+        which = ", ".join(str(rank) for rank in ranks)
+        return f" on rank{'s' if len(ranks) > 1 else ''} {which} of {self.trainer.world_size}"
 
     # ---------------------------------------------------------------- RNG and counters in checkpoints
     @property

@@ -138,7 +138,7 @@ class CycleGAN(TranslationModule):
             "val/cycle_l1_a": F.l1_loss(fakes.rec_a, batch["A"]),
             "val/cycle_l1_b": F.l1_loss(fakes.rec_b, batch["B"]),
         }
-        self.log_dict(logs, on_epoch=True, batch_size=batch["A"].shape[0], sync_dist=True)
+        self.log_validation(logs, batch["A"].shape[0])
 
     def grid_column_images(self, inputs: dict[str, Tensor]) -> list[Tensor]:
         fakes = self.generate(inputs, self.noise_rng)

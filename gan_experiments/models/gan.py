@@ -250,4 +250,4 @@ class GAN(AdversarialModule):
         real, fake = self.packed(batch.real, whole_packs_only=True), self.packed(fake, whole_packs_only=True)
         d_loss, terms = self.loss.discriminator_objective(self.critic(batch), real, fake, regularize=False)
         logs = {"val/loss_d": d_loss, "val/d_real": terms["d/real"], "val/d_fake": terms["d/fake"]}
-        self.log_dict(logs, on_epoch=True, batch_size=batch.real.shape[0], sync_dist=True)
+        self.log_validation(logs, batch.real.shape[0])

@@ -72,7 +72,7 @@ class Pix2Pix(TranslationModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         fake_b = self.generator(batch["A"])
         l1 = F.l1_loss(fake_b, batch["B"])
-        self.log("val/l1", l1, on_epoch=True, batch_size=batch["A"].shape[0], sync_dist=True)
+        self.log_validation({"val/l1": l1}, batch["A"].shape[0])
 
     def grid_column_images(self, inputs: dict[str, Tensor]) -> list[Tensor]:
         return [inputs["A"], self.generator(inputs["A"]), inputs["B"]]  # input | output | target
