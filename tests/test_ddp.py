@@ -145,14 +145,16 @@ def test_ddp_validation_counts_every_item_once(smoke_config, tmp_path, monkeypat
     """5 validation items on 2 ranks: Lightning's DistributedSampler would pad them to 6 (3 per rank), and
     `val/*` and `metrics/*` would count one twice. Each rank gets its own items instead (3 and 2), so the
     numbers are those of `evaluate` on the same checkpoint in one process. CycleGAN's 3 test B images
-    fill items 3 and 4 again, on either rank: still counted once."""
+    fill items 3 and 4 again, on either rank: still counted once. (Validation reads the folder evaluate
+    reports on, `data.val_split`, so that the two are comparable.)"""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # no Inception weights, in every rank
     if model == "pix2pix":
         root = write_paired_dataset(tmp_path / "pairs", n_train=8, n_val=5, size=40)
-        data, counts, same = ["data=paired_folder"], {"images": 5}, ("l1", "val/l1")
+        data, counts, same = ["data=paired_folder", "data.val_split=val"], {"images": 5}, ("l1", "val/l1")
     else:
         root = write_unpaired_dataset(tmp_path / "h2z", n_a=8, n_b=8, n_test_a=5, n_test_b=3, size=36)
-        data, counts = ["data=unpaired_folder", "data.batch_size=2"], {"images_a": 5, "images_b": 3}
+        data = ["data=unpaired_folder", "data.batch_size=2", "data.val_split=test"]
+        counts = {"images_a": 5, "images_b": 3}
         same = ("cycle_l1_a", "val/cycle_l1_a")
     data += [f"model={model}", f"data.root={root}", "data.download=false", "trainer.limit_val_batches=3"]
     train(smoke_config(*DDP[:2], "~callbacks.best_checkpoint", *data))
