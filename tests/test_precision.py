@@ -38,6 +38,7 @@ def overrides_for(model: str, folders) -> list[str]:
             f"data.root={folders[model]}",
             "data.download=false",
             "data.batch_size=2",
+            f"data.val_split={'val' if layout == 'paired' else 'test'}",  # every training image trains
         ]
         return [f"model={model}", *data, *QUICK]
     return [f"model={model}", *QUICK]
